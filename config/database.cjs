@@ -1,0 +1,20 @@
+'use strict';
+// sequelize-cli configuration: every environment reads DATABASE_URL (and
+// DATABASE_CA_FILE for verify-full), the same settings the functions use.
+const { sequelizeOptions } = require('../lib/connection.cjs');
+
+function fromEnv() {
+  const url = process.env.DATABASE_URL;
+  if (!url) {
+    throw new Error(
+      'DATABASE_URL is not set: sequelize-cli needs it (postgres://user:password@host:port/database)',
+    );
+  }
+  return {
+    ...sequelizeOptions(url, { caFile: process.env.DATABASE_CA_FILE }),
+    migrationStorageTableName: 'SequelizeMeta',
+  };
+}
+
+const config = fromEnv();
+module.exports = { development: config, test: config, production: config };

@@ -1,0 +1,89 @@
+import { ConfigError } from './errors';
+
+export type Env = Record<string, string | undefined>;
+
+/** A whole number from the environment, with a default and bounds; names the setting when wrong. */
+export function intSetting(
+  env: Env,
+  name: string,
+  fallback: number,
+  bounds: { min?: number; max?: number } = {},
+): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  if (!/^-?\d+$/.test(raw.trim()))
+    throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const value = Number(raw.trim());
+  if (bounds.min !== undefined && value < bounds.min) {
+    throw new ConfigError(name, `must be at least ${bounds.min}, got ${value}`);
+  }
+  if (bounds.max !== undefined && value > bounds.max) {
+    throw new ConfigError(name, `must be at most ${bounds.max}, got ${value}`);
+  }
+  return value;
+}
+
+export function requiredSetting(env: Env, name: string, hint = ''): string {
+  const value = env[name];
+  if (value === undefined || value.trim() === '') {
+    throw new ConfigError(name, `is required but not set${hint ? ` (${hint})` : ''}`);
+  }
+  return value;
+}
+
+export function optionalSetting(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+export const PRODUCTION_STAGES = ['prod', 'production'];
+
+export function stageOf(env: Env): { stage: string; isProduction: boolean } {
+  const stage = env.STAGE?.trim() || 'dev';
+  return { stage, isProduction: PRODUCTION_STAGES.includes(stage.toLowerCase()) };
+}
+
+export interface DatabaseSettings {
+  databaseUrl: string;
+  caFile: string | undefined;
+  /** How long to wait for a connection before answering 503. */
+  connectTimeoutMs: number;
+}
+
+export function databaseSettings(env: Env): DatabaseSettings {
+  return {
+    databaseUrl: requiredSetting(
+      env,
+      'DATABASE_URL',
+      'postgres://user:password@host:5432/database',
+    ),
+    caFile: optionalSetting(env, 'DATABASE_CA_FILE'),
+    connectTimeoutMs: intSetting(env, 'DATABASE_CONNECT_TIMEOUT_MS', 3000, {
+      min: 100,
+      max: 60000,
+    }),
+  };
+}
+
+export interface MigrationSettings {
+  lockTimeoutMs: number;
+  statementTimeoutMs: number;
+  lockWaitMs: number;
+}
+
+export function migrationSettings(env: Env): MigrationSettings {
+  return {
+    lockTimeoutMs: intSetting(env, 'MIGRATION_LOCK_TIMEOUT_MS', 5000, { min: 0 }),
+    statementTimeoutMs: intSetting(env, 'MIGRATION_STATEMENT_TIMEOUT_MS', 600000, { min: 0 }),
+    lockWaitMs: intSetting(env, 'MIGRATION_LOCK_WAIT_MS', 60000, { min: 0 }),
+  };
+}
+
+/**
+ * The environment with secrets resolved. Today it is process.env as it is; the
+ * `X_SECRET_ID` indirection (Secrets Manager / SSM) plugs in here, read once per
+ * container.
+ */
+export async function runtimeEnv(): Promise<Env> {
+  return process.env;
+}

@@ -1,0 +1,53 @@
+import {
+  CreationOptional,
+  DataTypes,
+  ForeignKey,
+  InferAttributes,
+  InferCreationAttributes,
+  Model,
+  Sequelize,
+} from 'sequelize';
+import type { Channel, User } from './User';
+
+export class VerificationCode extends Model<
+  InferAttributes<VerificationCode>,
+  InferCreationAttributes<VerificationCode>
+> {
+  declare id: CreationOptional<string>;
+  declare userId: ForeignKey<User['id']>;
+  declare channel: Channel;
+  declare destination: string;
+  declare codeHash: string;
+  declare attempts: CreationOptional<number>;
+  declare maxAttempts: number;
+  declare expiresAt: Date;
+  declare consumedAt: Date | null;
+  declare supersededAt: Date | null;
+  declare createdAt: CreationOptional<Date>;
+
+  static initModel(sequelize: Sequelize): typeof VerificationCode {
+    VerificationCode.init(
+      {
+        id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 },
+        channel: { type: DataTypes.ENUM('phone', 'email'), allowNull: false },
+        destination: { type: DataTypes.STRING(255), allowNull: false },
+        codeHash: { type: DataTypes.STRING(128), allowNull: false },
+        attempts: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
+        maxAttempts: { type: DataTypes.INTEGER, allowNull: false },
+        expiresAt: { type: DataTypes.DATE, allowNull: false },
+        consumedAt: { type: DataTypes.DATE, allowNull: true },
+        supersededAt: { type: DataTypes.DATE, allowNull: true },
+        createdAt: { type: DataTypes.DATE, allowNull: false },
+      },
+      {
+        sequelize,
+        modelName: 'VerificationCode',
+        tableName: 'verification_codes',
+        underscored: true,
+        timestamps: true,
+        updatedAt: false,
+      },
+    );
+    return VerificationCode;
+  }
+}
