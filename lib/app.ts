@@ -1,0 +1,81 @@
+import type { User } from '../models';
+import {
+  authenticate,
+  AuthSettings,
+  authSettings,
+  createTokenVerifier,
+  TokenVerifier,
+} from './auth';
+import { Database, getDatabase } from './db';
+import type { HttpEvent } from './http';
+import { databaseSettings, DatabaseSettings, Env, runtimeEnv, stageOf } from './settings';
+
+/** Settings every API function needs; more specific ones live beside their service. */
+export interface ApiSettings {
+  stage: string;
+  isProduction: boolean;
+  database: DatabaseSettings;
+  auth: AuthSettings;
+}
+
+export function apiSettings(env: Env): ApiSettings {
+  return { ...stageOf(env), database: databaseSettings(env), auth: authSettings(env) };
+}
+
+export interface ApiContext {
+  settings: ApiSettings;
+  env: Env;
+  db: Database;
+  now: () => Date;
+  /** The signed-in user of a request, or a 401. */
+  authenticate(event: HttpEvent): Promise<User>;
+}
+
+let contextPromise: Promise<ApiContext> | undefined;
+
+/**
+ * The container's context, built on the first request: settings (with secrets
+ * resolved), one Sequelize instance, one token verifier.
+ */
+export function apiContext(): Promise<ApiContext> {
+  contextPromise ??= buildApiContext().catch((err) => {
+    contextPromise = undefined;
+    throw err;
+  });
+  return contextPromise;
+}
+
+async function buildApiContext(): Promise<ApiContext> {
+  const env = await runtimeEnv();
+  const settings = apiSettings(env);
+  const db = getDatabase(settings.database);
+  const verify: TokenVerifier = createTokenVerifier(settings.auth);
+  return {
+    settings,
+    env,
+    db,
+    now: () => new Date(),
+    authenticate: (event) =>
+      authenticate(event, {
+        verify,
+        userIdClaim: settings.auth.userIdClaim,
+        users: db.models.User,
+      }),
+  };
+}
+
+/**
+ * Checks the settings at import so that a misconfigured function stops at start
+ * with a message naming the setting. Secret-backed values (X_SECRET_ID) are only
+ * checked for presence here and resolved on the first request.
+ */
+export function checkApiSettingsAtStart(env: Env = process.env): void {
+  const withSecretsPresent: Env = { ...env };
+  for (const name of ['DATABASE_URL', 'AUTH_JWT_SECRET']) {
+    if (!withSecretsPresent[name] && withSecretsPresent[`${name}_SECRET_ID`]) {
+      withSecretsPresent[name] =
+        name === 'DATABASE_URL' ? 'postgres://secret/placeholder' : 'x'.repeat(32);
+    }
+  }
+  apiSettings(withSecretsPresent);
+}

@@ -1,0 +1,134 @@
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+} from 'aws-lambda';
+import { BaseError, ConnectionError, DatabaseError, TimeoutError } from 'sequelize';
+import { z } from 'zod';
+import { badRequest, HttpError, serviceUnavailable } from './errors';
+import { logger } from './logger';
+
+export type HttpEvent = APIGatewayProxyEventV2;
+export type HttpResponse = APIGatewayProxyStructuredResultV2;
+export type HttpHandler = (event: HttpEvent, context: Context) => Promise<HttpResponse>;
+
+/** Bodies above this size are refused before parsing (API Gateway allows up to 10 MB). */
+export const MAX_BODY_BYTES = 16 * 1024;
+/** Seconds a client should wait after a 503 caused by the database. */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
+
+export function json(
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): HttpResponse {
+  return {
+    statusCode,
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+/** A header, looked up case-insensitively (serverless-offline keeps the client's case). */
+export function header(event: HttpEvent, name: string): string | undefined {
+  const wanted = name.toLowerCase();
+  for (const [key, value] of Object.entries(event.headers ?? {})) {
+    if (key.toLowerCase() === wanted) return value;
+  }
+  return undefined;
+}
+
+function zodMessage(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return 'Invalid request';
+  const where = issue.path.length ? issue.path.join('.') : 'body';
+  if (issue.code === 'unrecognized_keys') return `Unknown field(s): ${issue.keys.join(', ')}`;
+  return `${where}: ${issue.message}`;
+}
+
+/** Validates a value against an endpoint's schema; any problem is a 400. */
+export function validate<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw badRequest(zodMessage(result.error));
+  return result.data;
+}
+
+/** Parses and validates a JSON body (a missing body counts as `{}` only when allowed). */
+export function parseBody<S extends z.ZodType>(
+  event: HttpEvent,
+  schema: S,
+  opts: { optional?: boolean } = {},
+): z.infer<S> {
+  let raw = event.body;
+  if (raw === undefined || raw === null || raw === '') {
+    if (opts.optional) return validate(schema, {});
+    throw badRequest('A JSON body is required');
+  }
+  if (event.isBase64Encoded) raw = Buffer.from(raw, 'base64').toString('utf8');
+  if (Buffer.byteLength(raw, 'utf8') > MAX_BODY_BYTES) {
+    throw badRequest(`The body is larger than ${MAX_BODY_BYTES} bytes`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw badRequest('The body is not valid JSON');
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw badRequest('The body must be a JSON object');
+  }
+  return validate(schema, parsed);
+}
+
+const UNAVAILABLE_SQLSTATES = new Set(['53300', '53400', '57P01', '57P02', '57P03']);
+
+/** True when the database is down, unreachable or refusing connections. */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  if (err instanceof ConnectionError || err instanceof TimeoutError) return true;
+  if (err instanceof DatabaseError || err instanceof BaseError) {
+    const code = (err as { original?: { code?: string } }).original?.code;
+    if (code && (UNAVAILABLE_SQLSTATES.has(code) || code.startsWith('08'))) return true;
+  }
+  const code = (err as { code?: unknown } | null)?.code;
+  return (
+    typeof code === 'string' &&
+    (UNAVAILABLE_SQLSTATES.has(code) || code === 'ECONNREFUSED' || code === 'ETIMEDOUT')
+  );
+}
+
+function errorBody(err: HttpError) {
+  return { error: { code: err.code, message: err.message, ...err.details } };
+}
+
+/** Maps anything thrown by a handler to a response; 5xx answers never carry the cause. */
+export function errorResponse(err: unknown, requestId: string): HttpResponse {
+  if (err instanceof HttpError) {
+    if (err.status >= 500) logger.warn('request failed', { requestId, code: err.code });
+    return json(err.status, errorBody(err), err.headers);
+  }
+  if (isDatabaseUnavailable(err)) {
+    logger.error('database unavailable', { requestId, error: err as Error });
+    const e = serviceUnavailable(DATABASE_RETRY_AFTER_SECONDS);
+    return json(e.status, errorBody(e), e.headers);
+  }
+  logger.error('unhandled error', { requestId, error: err as Error });
+  return json(500, { error: { code: 'internal_error', message: 'Internal server error' } });
+}
+
+/**
+ * Wraps an API handler: request-scoped log context, and every outcome mapped to
+ * the SPEC's response shapes.
+ */
+export function httpHandler(fn: HttpHandler): HttpHandler {
+  return async (event, context) => {
+    const requestId = event.requestContext?.requestId ?? context?.awsRequestId ?? 'local';
+    logger.appendKeys({ requestId, route: event.routeKey });
+    try {
+      return await fn(event, context);
+    } catch (err) {
+      return errorResponse(err, requestId);
+    } finally {
+      logger.removeKeys(['requestId', 'route']);
+    }
+  };
+}
