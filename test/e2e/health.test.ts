@@ -1,3 +1,4 @@
+import { apiClient } from '../helpers/api';
 import { freePort, OfflineServer, startOffline } from '../helpers/offline';
 import { createTestDatabase, TestDatabase } from '../helpers/testDatabase';
 
@@ -23,19 +24,18 @@ describe('GET /health through serverless-offline', () => {
   });
 
   it('answers ok without a token when the database answers', async () => {
-    const res = await fetch(`${up.baseUrl}/health`);
+    const res = await apiClient(up.baseUrl)('GET', '/health');
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: 'ok', database: 'ok' });
+    expect(res.body).toEqual({ status: 'ok', database: 'ok' });
   });
 
   it('answers 503 degraded, quickly and without configuration, when the database is down', async () => {
     const started = Date.now();
-    const res = await fetch(`${down.baseUrl}/health`);
-    const body = await res.text();
+    const res = await apiClient(down.baseUrl)('GET', '/health');
     expect(res.status).toBe(503);
-    expect(JSON.parse(body)).toEqual({ status: 'degraded', database: 'unavailable' });
+    expect(res.body).toEqual({ status: 'degraded', database: 'unavailable' });
     expect(res.headers.get('retry-after')).toBe('5');
-    expect(body).not.toMatch(/postgres:|127\.0\.0\.1|nothing/);
+    expect(res.text).not.toMatch(/postgres:|127\.0\.0\.1|nothing/);
     // "Within a few seconds", not a hang: generous bound for a loaded machine.
     expect(Date.now() - started).toBeLessThan(15_000);
   });
