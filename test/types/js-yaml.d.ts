@@ -1,5 +1,15 @@
 // js-yaml 3 ships without types (it is installed as a dependency of jest-openapi);
-// the tests need only `load`.
+// this declares the part the tests use.
 declare module 'js-yaml' {
-  export function load(source: string): unknown;
+  export class Type {
+    constructor(
+      tag: string,
+      opts: { kind: 'scalar' | 'sequence' | 'mapping'; construct?: (data: unknown) => unknown },
+    );
+  }
+  export class Schema {
+    static create(base: Schema, types: Type[]): Schema;
+  }
+  export const DEFAULT_SAFE_SCHEMA: Schema;
+  export function load(source: string, opts?: { schema?: Schema }): unknown;
 }
