@@ -74,47 +74,44 @@ export async function metaRows(url: string): Promise<string[] | null> {
  */
 export async function schemaSnapshot(url: string): Promise<Record<string, unknown>> {
   const notMeta = `<> 'SequelizeMeta'`;
-  const [columns, enums, constraints, indexes, triggers, functions] = await Promise.all([
-    query(
-      url,
-      `SELECT table_name, column_name, data_type, udt_name, character_maximum_length,
+  // One connection, one query after the other: cheap on a loaded machine.
+  return withClient(url, async (c) => {
+    const rows = async (sql: string) => (await c.query(sql)).rows;
+    return {
+      columns: await rows(
+        `SELECT table_name, column_name, data_type, udt_name, character_maximum_length,
               is_nullable, column_default, is_identity
          FROM information_schema.columns
         WHERE table_schema = 'public' AND table_name ${notMeta}
         ORDER BY table_name, ordinal_position`,
-    ),
-    query(
-      url,
-      `SELECT t.typname, array_agg(e.enumlabel::text ORDER BY e.enumsortorder) AS labels
+      ),
+      enums: await rows(
+        `SELECT t.typname, array_agg(e.enumlabel::text ORDER BY e.enumsortorder) AS labels
          FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid
          JOIN pg_namespace n ON n.oid = t.typnamespace AND n.nspname = 'public'
         GROUP BY t.typname ORDER BY t.typname`,
-    ),
-    query(
-      url,
-      `SELECT c.conrelid::regclass::text AS table_name, c.conname, c.contype,
+      ),
+      constraints: await rows(
+        `SELECT c.conrelid::regclass::text AS table_name, c.conname, c.contype,
               pg_get_constraintdef(c.oid) AS def
          FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace AND n.nspname = 'public'
         WHERE c.conrelid <> 0 AND c.conrelid::regclass::text <> '"SequelizeMeta"'
         ORDER BY 1, 2`,
-    ),
-    query(
-      url,
-      `SELECT tablename, indexname, indexdef FROM pg_indexes
+      ),
+      indexes: await rows(
+        `SELECT tablename, indexname, indexdef FROM pg_indexes
         WHERE schemaname = 'public' AND tablename ${notMeta} ORDER BY 1, 2`,
-    ),
-    query(
-      url,
-      `SELECT tgrelid::regclass::text AS table_name, tgname, pg_get_triggerdef(oid) AS def
+      ),
+      triggers: await rows(
+        `SELECT tgrelid::regclass::text AS table_name, tgname, pg_get_triggerdef(oid) AS def
          FROM pg_trigger WHERE NOT tgisinternal ORDER BY 1, 2`,
-    ),
-    query(
-      url,
-      `SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+      ),
+      functions: await rows(
+        `SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
         WHERE n.nspname = 'public' ORDER BY 1`,
-    ),
-  ]);
-  return { columns, enums, constraints, indexes, triggers, functions };
+      ),
+    };
+  });
 }
 
 /**

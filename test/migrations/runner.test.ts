@@ -218,7 +218,7 @@ describe('history shared with sequelize-cli', () => {
     await sequelizeCli(url, 'db:migrate:undo:all');
     expect(await query(url, `SELECT to_regclass('users') AS t`)).toEqual([{ t: null }]);
     expect(await migrate({ command: 'status' })).toMatchObject({ executed: [], pending: ALL });
-  });
+  }, 240000);
 });
 
 describe('concurrency and failure', () => {

@@ -183,7 +183,7 @@ describe('the migrations under sequelize-cli', () => {
 
     await sequelizeCli(url, 'db:migrate');
     expect(await schemaSnapshot(url)).toEqual(full);
-  });
+  }, 180000);
 
   it('applies the trigger and defaults that the schema promises', async () => {
     const url = await fixtures.emptyDatabase();
