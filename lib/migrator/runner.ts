@@ -131,6 +131,11 @@ export async function runMigrations(
 ): Promise<MigrationResult> {
   const started = Date.now();
   const { sequelize, migrations, logger } = deps;
+  // Requests are checked before anything touches the database (typed callers
+  // can still pass what an event carried).
+  if (!(MIGRATION_COMMANDS as readonly string[]).includes(request.command)) {
+    throw new MigrationRequestError(`Unknown command ${JSON.stringify(request.command)}`);
+  }
   const names = migrations.map((m) => m.name);
   if (new Set(names).size !== names.length) {
     throw new MigrationRequestError('The migration list names a migration twice');

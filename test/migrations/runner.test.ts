@@ -192,6 +192,13 @@ describe('bad requests change nothing', () => {
     expect(await state(url)).toEqual(before);
     expect(await advisoryLocksHeld(url)).toBe(0);
   });
+
+  it('rejects an unknown command on an empty database without creating SequelizeMeta', async () => {
+    const url = await fixtures.emptyDatabase();
+    const bogus = { command: 'migrate' } as unknown as MigrationRequest;
+    await expect(runner(url)(bogus)).rejects.toThrow(/Unknown command "migrate"/);
+    expect(await metaRows(url)).toBeNull();
+  });
 });
 
 describe('history shared with sequelize-cli', () => {
