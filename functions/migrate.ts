@@ -1,2 +1,70 @@
-// Placeholder until the migration runner lands (issue 2).
-export const handler = async (): Promise<{ ok: boolean }> => ({ ok: true });
+import { logger } from '../lib/logger';
+import {
+  customResourceResponse,
+  CustomResourceEvent,
+  isCustomResourceEvent,
+  sendCustomResourceResponse,
+} from '../lib/migrator/customResource';
+import { migrations } from '../lib/migrator/migrations';
+import {
+  createMigrationSequelize,
+  MigrationRequest,
+  MigrationResult,
+  parseMigrationRequest,
+  runMigrations,
+} from '../lib/migrator/runner';
+import { databaseSettings, migrationSettings, runtimeEnv } from '../lib/settings';
+
+/**
+ * A Sequelize instance per invocation, closed afterwards: the function runs a few
+ * times per deployment, so connecting costs nothing worth saving, and no
+ * connection (nor a session-level advisory lock) outlives the run in a frozen
+ * container.
+ */
+async function migrate(request: MigrationRequest): Promise<MigrationResult> {
+  const env = await runtimeEnv();
+  const settings = migrationSettings(env);
+  const sequelize = createMigrationSequelize(databaseSettings(env), settings);
+  try {
+    return await runMigrations({ sequelize, migrations, settings, logger }, request);
+  } finally {
+    await sequelize.close();
+  }
+}
+
+/** Create and Update run `up`; Delete leaves the database alone (never roll back on stack deletion). */
+async function answerCustomResource(event: CustomResourceEvent): Promise<void> {
+  let response;
+  try {
+    const data: Record<string, string> = {};
+    if (event.RequestType !== 'Delete') {
+      const result = await migrate({ command: 'up' });
+      logger.info('Migrations for CloudFormation', { ...result });
+      // Counts and the latest name keep the response under CloudFormation's 4 KB.
+      data.Ran = String(result.ran.length);
+      data.Latest = result.executed.at(-1) ?? '';
+    }
+    response = customResourceResponse(event, { ok: true, data });
+  } catch (err) {
+    logger.error('Migrations for CloudFormation failed', err as Error);
+    response = customResourceResponse(event, { ok: false, reason: (err as Error).message });
+  }
+  try {
+    await sendCustomResourceResponse(event.ResponseURL, response);
+  } catch (err) {
+    logger.error('Could not answer CloudFormation', err as Error);
+  }
+}
+
+/**
+ * `{ command, to }` → the run's result, or a thrown error (so that
+ * `serverless invoke -f migrate` exits non-zero). CloudFormation custom-resource
+ * events are answered on their ResponseURL and never throw: a throw would make
+ * Lambda retry and answer twice.
+ */
+export const handler = async (event: unknown): Promise<MigrationResult | void> => {
+  if (isCustomResourceEvent(event)) return answerCustomResource(event);
+  const result = await migrate(parseMigrationRequest(event));
+  logger.info('Migrations', { ...result });
+  return result;
+};

@@ -1,0 +1,356 @@
+import pg from 'pg';
+import { Options, QueryTypes, Sequelize, Transaction } from 'sequelize';
+import { SequelizeStorage, Umzug, type RunnableMigration } from 'umzug';
+import type { DatabaseSettings, MigrationSettings } from '../settings';
+import { installTransactionContext } from './clsNamespace';
+import type { MigrationDefinition, SequelizeModule } from './migrations';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { sequelizeOptions } = require('../connection.cjs') as typeof import('../connection.cjs');
+
+export const MIGRATION_COMMANDS = ['up', 'down', 'status', 'stamp'] as const;
+export type MigrationCommand = (typeof MIGRATION_COMMANDS)[number];
+
+export interface MigrationRequest {
+  command: MigrationCommand;
+  /** A migration name as stored in SequelizeMeta (extension included). */
+  to?: string;
+}
+
+export interface MigrationResult {
+  command: MigrationCommand;
+  /** What this call applied, reverted or stamped, in the order it did so. */
+  ran: string[];
+  /** The state after the call: names in SequelizeMeta, and known migrations not in it. */
+  executed: string[];
+  pending: string[];
+  durationMs: number;
+}
+
+export interface MigrationLogger {
+  info(message: string, extra: Record<string, unknown>): void;
+  warn(message: string, extra: Record<string, unknown>): void;
+}
+
+export interface MigratorDeps {
+  /** Needs at least two connections: one holds the advisory lock, one runs migrations. */
+  sequelize: Sequelize;
+  migrations: readonly MigrationDefinition[];
+  settings: MigrationSettings;
+  logger?: MigrationLogger;
+}
+
+/** A request that cannot be carried out as asked; nothing was changed. */
+export class MigrationRequestError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MigrationRequestError';
+  }
+}
+
+/** Another run held the advisory lock for longer than MIGRATION_LOCK_WAIT_MS. */
+export class MigrationLockError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MigrationLockError';
+  }
+}
+
+/**
+ * The advisory lock key shared by every migration run on a database (advisory
+ * locks are per database). 0x76657269 is "veri"; visible as objid in pg_locks.
+ */
+export const MIGRATION_LOCK_KEY = '1986359913';
+
+const META_TABLE = 'SequelizeMeta';
+const LOCK_NOT_AVAILABLE = '55P03';
+
+/**
+ * Checks a migrate event: `{ command?, to? }`, where an empty event (or no
+ * command) means `up`. Throws MigrationRequestError for anything else.
+ */
+export function parseMigrationRequest(event: unknown): MigrationRequest {
+  if (event === undefined || event === null) return { command: 'up' };
+  if (typeof event !== 'object' || Array.isArray(event)) {
+    throw new MigrationRequestError('The event must be an object like {"command":"up"}');
+  }
+  const fields = event as Record<string, unknown>;
+  const unknown = Object.keys(fields).filter((k) => k !== 'command' && k !== 'to');
+  if (unknown.length > 0) {
+    throw new MigrationRequestError(
+      `Unknown field(s) in the event: ${unknown.join(', ')} (expected "command" and "to")`,
+    );
+  }
+  const { command = 'up', to } = fields;
+  if (typeof command !== 'string' || !(MIGRATION_COMMANDS as readonly string[]).includes(command)) {
+    throw new MigrationRequestError(
+      `Unknown command ${JSON.stringify(command)} (one of ${MIGRATION_COMMANDS.join(', ')})`,
+    );
+  }
+  if (to !== undefined && (typeof to !== 'string' || to === '')) {
+    throw new MigrationRequestError(
+      '"to" must be a migration name such as "20261126000001-create-users.cjs"',
+    );
+  }
+  return { command: command as MigrationCommand, ...(to === undefined ? {} : { to }) };
+}
+
+/**
+ * A Sequelize instance for migration runs. Every session starts with the
+ * migration lock_timeout and statement_timeout (startup parameters, so they hold
+ * for migrations that opt out of transactions too).
+ */
+export function createMigrationSequelize(
+  db: DatabaseSettings,
+  settings: MigrationSettings,
+): Sequelize {
+  const base = sequelizeOptions(db.databaseUrl, {
+    caFile: db.caFile,
+    connectTimeoutMs: db.connectTimeoutMs,
+  }) as Options;
+  return new Sequelize({
+    ...base,
+    dialectModule: pg,
+    dialectOptions: {
+      ...base.dialectOptions,
+      application_name: 'verification-service-migrate',
+      lock_timeout: settings.lockTimeoutMs,
+      statement_timeout: settings.statementTimeoutMs,
+    },
+    pool: { max: 3, min: 0, idle: 10000, acquire: db.connectTimeoutMs + 10000 },
+  });
+}
+
+/**
+ * Runs one migration command: `up`, `down` and `stamp` under the advisory lock,
+ * `status` without it. Each migration runs in its own transaction together with
+ * its SequelizeMeta row, unless it exports `useTransaction: false`.
+ */
+export async function runMigrations(
+  deps: MigratorDeps,
+  request: MigrationRequest,
+): Promise<MigrationResult> {
+  const started = Date.now();
+  const { sequelize, migrations, logger } = deps;
+  // Requests are checked before anything touches the database (typed callers
+  // can still pass what an event carried).
+  if (!(MIGRATION_COMMANDS as readonly string[]).includes(request.command)) {
+    throw new MigrationRequestError(`Unknown command ${JSON.stringify(request.command)}`);
+  }
+  const names = migrations.map((m) => m.name);
+  if (new Set(names).size !== names.length) {
+    throw new MigrationRequestError('The migration list names a migration twice');
+  }
+  if (request.to !== undefined && !names.includes(request.to)) {
+    throw new MigrationRequestError(
+      `Unknown migration ${JSON.stringify(request.to)} for "to" (known: ${names.join(', ')})`,
+    );
+  }
+  installTransactionContext();
+  const storage = new SequelizeStorage({ sequelize, tableName: META_TABLE });
+
+  const finish = async (ran: string[]): Promise<MigrationResult> => {
+    const executed = await readExecuted(sequelize, storage);
+    const done = new Set(executed);
+    return {
+      command: request.command,
+      ran,
+      executed,
+      pending: names.filter((n) => !done.has(n)),
+      durationMs: Date.now() - started,
+    };
+  };
+
+  if (request.command === 'status') return finish([]);
+
+  const ran = await withAdvisoryLock(sequelize, deps.settings.lockWaitMs, async () => {
+    const executed = await storage.executed();
+    const done = new Set(executed);
+    const strangers = executed.filter((n) => !names.includes(n));
+    if (strangers.length > 0) {
+      logger?.warn('SequelizeMeta lists migrations this build does not have', { strangers });
+    }
+    const pending = names.filter((n) => !done.has(n));
+    const umzug = buildUmzug(deps, storage);
+    switch (request.command) {
+      case 'up': {
+        if (request.to !== undefined && !pending.includes(request.to)) {
+          throw new MigrationRequestError(`${request.to} is not pending: it has already run`);
+        }
+        const applied = await umzug.up(request.to === undefined ? {} : { to: request.to });
+        return applied.map((m) => m.name);
+      }
+      case 'down': {
+        if (strangers.length > 0) {
+          throw new MigrationRequestError(
+            `SequelizeMeta lists migrations this build does not have (${strangers.join(', ')}): revert them with the build that has them`,
+          );
+        }
+        const executedKnown = names.filter((n) => done.has(n));
+        if (request.to !== undefined && !done.has(request.to)) {
+          throw new MigrationRequestError(
+            `${request.to} is not executed: there is nothing to undo`,
+          );
+        }
+        const toRevert =
+          request.to === undefined
+            ? executedKnown.slice(-1)
+            : executedKnown.slice(executedKnown.indexOf(request.to)).reverse();
+        const withoutDown = toRevert.filter(
+          (n) => !migrations.find((m) => m.name === n)?.module.down,
+        );
+        if (withoutDown.length > 0) {
+          throw new MigrationRequestError(`No down() in ${withoutDown.join(', ')}`);
+        }
+        const reverted = await umzug.down(request.to === undefined ? {} : { to: request.to });
+        return reverted.map((m) => m.name);
+      }
+      case 'stamp': {
+        const upTo = request.to === undefined ? names.length : names.indexOf(request.to) + 1;
+        const toStamp = names.slice(0, upTo).filter((n) => !done.has(n));
+        // One transaction: all the rows or none.
+        await sequelize.transaction(async (transaction) => {
+          for (const name of toStamp) await recordRow(sequelize, name, transaction);
+        });
+        logger?.info('Stamped migrations as executed', { stamped: toStamp });
+        return toStamp;
+      }
+      default:
+        throw new MigrationRequestError(`Unknown command ${JSON.stringify(request.command)}`);
+    }
+  });
+  return finish(ran);
+}
+
+/** The names in SequelizeMeta, without creating the table (status changes nothing). */
+async function readExecuted(sequelize: Sequelize, storage: SequelizeStorage): Promise<string[]> {
+  const [row] = await sequelize.query<{ exists: boolean }>(
+    `SELECT to_regclass($1) IS NOT NULL AS "exists"`,
+    { bind: [`"${META_TABLE}"`], type: QueryTypes.SELECT },
+  );
+  return row?.exists ? storage.executed() : [];
+}
+
+function buildUmzug(deps: MigratorDeps, storage: SequelizeStorage): Umzug {
+  const { sequelize, logger } = deps;
+  const queryInterface = sequelize.getQueryInterface();
+  // sequelize-cli passes the module (the Sequelize class carries it all) as the second argument.
+  const sequelizeModule = Sequelize as unknown as SequelizeModule;
+
+  const inTransaction = async (
+    useTransaction: boolean,
+    work: (transaction: Transaction | undefined) => Promise<void>,
+  ): Promise<void> => {
+    if (!useTransaction) return work(undefined);
+    await sequelize.transaction(async (transaction) => {
+      // Also set per session by createMigrationSequelize; repeated here so that a
+      // caller's own Sequelize instance gets the same bounds.
+      await sequelize.query(
+        `SET LOCAL lock_timeout = ${deps.settings.lockTimeoutMs}; SET LOCAL statement_timeout = ${deps.settings.statementTimeoutMs}`,
+        { transaction },
+      );
+      await work(transaction);
+    });
+  };
+
+  const runnable = deps.migrations.map(({ name, module }): RunnableMigration<unknown> => ({
+    name,
+    up: () =>
+      inTransaction(module.useTransaction !== false, async (transaction) => {
+        await module.up(queryInterface, sequelizeModule);
+        await recordRow(sequelize, name, transaction);
+      }),
+    down: () =>
+      inTransaction(module.useTransaction !== false, async (transaction) => {
+        await module.down?.(queryInterface, sequelizeModule);
+        await sequelize.query(`DELETE FROM "${META_TABLE}" WHERE name = $1`, {
+          bind: [name],
+          transaction: transaction ?? null,
+        });
+      }),
+  }));
+
+  return new Umzug({
+    migrations: runnable,
+    context: {},
+    // The runnable migrations write and delete their own rows inside their
+    // transactions, so Umzug's own log/unlog must not write a second time.
+    storage: {
+      executed: () => storage.executed(),
+      logMigration: async () => undefined,
+      unlogMigration: async () => undefined,
+    },
+    logger: logger && {
+      info: (event) => logger.info('migration', event),
+      warn: (event) => logger.warn('migration', event),
+      error: (event) => logger.warn('migration', event),
+      debug: () => undefined,
+    },
+  });
+}
+
+/** Writes a SequelizeMeta row the way sequelize-cli does, in `transaction` when given. */
+async function recordRow(
+  sequelize: Sequelize,
+  name: string,
+  transaction: Transaction | undefined,
+): Promise<void> {
+  await sequelize.query(`INSERT INTO "${META_TABLE}" (name) VALUES ($1)`, {
+    bind: [name],
+    transaction: transaction ?? null,
+  });
+}
+
+interface PoolConnection {
+  query(sql: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
+}
+
+/**
+ * Holds the migration advisory lock on a connection of its own while `work`
+ * runs, and always releases it. The wait is bounded with lock_timeout (which also
+ * applies to pg_advisory_lock); a wait of 0 means "do not wait at all".
+ */
+async function withAdvisoryLock<T>(
+  sequelize: Sequelize,
+  waitMs: number,
+  work: () => Promise<T>,
+): Promise<T> {
+  const manager = sequelize.connectionManager as unknown as {
+    getConnection(options?: object): Promise<PoolConnection>;
+    releaseConnection(connection: PoolConnection): Promise<void>;
+    destroyConnection(connection: PoolConnection): Promise<void>;
+  };
+  const connection = await manager.getConnection({ type: 'write' });
+  const busy = () =>
+    new MigrationLockError(
+      `another migration run holds the lock (advisory lock ${MIGRATION_LOCK_KEY}); gave up after waiting ${waitMs} ms (MIGRATION_LOCK_WAIT_MS)`,
+    );
+  let locked = false;
+  try {
+    if (waitMs === 0) {
+      const { rows } = await connection.query('SELECT pg_try_advisory_lock($1::bigint) AS ok', [
+        MIGRATION_LOCK_KEY,
+      ]);
+      if (rows[0]?.ok !== true) throw busy();
+    } else {
+      await connection.query(`SET lock_timeout = ${waitMs}; SET statement_timeout = 0`);
+      try {
+        await connection.query('SELECT pg_advisory_lock($1::bigint)', [MIGRATION_LOCK_KEY]);
+      } catch (err) {
+        if ((err as { code?: string }).code === LOCK_NOT_AVAILABLE) throw busy();
+        throw err;
+      }
+    }
+    locked = true;
+    return await work();
+  } finally {
+    try {
+      if (locked)
+        await connection.query('SELECT pg_advisory_unlock($1::bigint)', [MIGRATION_LOCK_KEY]);
+      await connection.query('RESET lock_timeout; RESET statement_timeout');
+      await manager.releaseConnection(connection);
+    } catch {
+      // Ending the session releases its advisory locks.
+      await manager.destroyConnection(connection).catch(() => undefined);
+    }
+  }
+}
