@@ -1,13 +1,10 @@
 import { getDatabase } from '../lib/db';
 import { httpHandler, json } from '../lib/http';
 import { logger } from '../lib/logger';
-import { databaseSettings, runtimeEnv } from '../lib/settings';
+import { databaseSettings, envForStartCheck, runtimeEnv } from '../lib/settings';
 
-databaseSettings(
-  process.env.DATABASE_URL_SECRET_ID
-    ? { ...process.env, DATABASE_URL: 'postgres://x/y' }
-    : process.env,
-);
+// Stop at start when DATABASE_URL (or DATABASE_URL_SECRET_ID) is missing.
+databaseSettings(envForStartCheck());
 
 /** GET /health: no token, no configuration revealed; 503 when the database does not answer. */
 export const handler = httpHandler(async () => {

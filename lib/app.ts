@@ -8,7 +8,14 @@ import {
 } from './auth';
 import { Database, getDatabase } from './db';
 import type { HttpEvent } from './http';
-import { databaseSettings, DatabaseSettings, Env, runtimeEnv, stageOf } from './settings';
+import {
+  databaseSettings,
+  DatabaseSettings,
+  Env,
+  envForStartCheck,
+  runtimeEnv,
+  stageOf,
+} from './settings';
 
 /** Settings every API function needs; more specific ones live beside their service. */
 export interface ApiSettings {
@@ -70,12 +77,5 @@ async function buildApiContext(): Promise<ApiContext> {
  * checked for presence here and resolved on the first request.
  */
 export function checkApiSettingsAtStart(env: Env = process.env): void {
-  const withSecretsPresent: Env = { ...env };
-  for (const name of ['DATABASE_URL', 'AUTH_JWT_SECRET']) {
-    if (!withSecretsPresent[name] && withSecretsPresent[`${name}_SECRET_ID`]) {
-      withSecretsPresent[name] =
-        name === 'DATABASE_URL' ? 'postgres://secret/placeholder' : 'x'.repeat(32);
-    }
-  }
-  apiSettings(withSecretsPresent);
+  apiSettings(envForStartCheck(env));
 }

@@ -1,0 +1,242 @@
+'use strict';
+// Parts of serverless.yml computed at package time from the caller's environment
+// and the stage parameters, without calling AWS (`serverless package` runs with no
+// credentials): the IAM roles, scoped to the configured secrets and sender, and the
+// optional VPC attachment. Account and region are CloudFormation pseudo-parameters
+// (Fn::Sub), resolved by CloudFormation at deploy time.
+
+const SERVICE = 'verification-service';
+const SECRET_SETTINGS = ['DATABASE_URL', 'VERIFICATION_CODE_PEPPER', 'AUTH_JWT_SECRET'];
+/** Functions that use the database role; every other function uses the API role. */
+const DATABASE_FUNCTIONS = ['migrate', 'health', 'cleanupCodes'];
+
+const sub = (template) => ({ 'Fn::Sub': template });
+const arnPrefix = (service) =>
+  `arn:\${AWS::Partition}:${service}:\${AWS::Region}:\${AWS::AccountId}`;
+
+function list(value) {
+  return String(value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function present(env, name) {
+  return typeof env[name] === 'string' && env[name].trim() !== '';
+}
+
+/**
+ * The IAM resource of an X_SECRET_ID value. A secret name matches its ARN's random
+ * six-character suffix (`name-??????`); an ARN without that suffix gets it too.
+ */
+function secretResource(id) {
+  const value = id.trim();
+  if (value.startsWith('ssm:')) {
+    const name = value.slice('ssm:'.length);
+    if (name.startsWith('arn:')) return { store: 'ssm', resource: name };
+    return {
+      store: 'ssm',
+      resource: sub(`${arnPrefix('ssm')}:parameter/${name.replace(/^\//, '')}`),
+    };
+  }
+  if (value.startsWith('arn:')) {
+    return {
+      store: 'secretsmanager',
+      resource: /-[A-Za-z0-9]{6}$/.test(value) ? value : `${value}-??????`,
+    };
+  }
+  return {
+    store: 'secretsmanager',
+    resource: sub(`${arnPrefix('secretsmanager')}:secret:${value}-??????`),
+  };
+}
+
+/** Read access to the secrets of these settings, and nothing else. */
+function secretStatements(env, settings) {
+  const sm = [];
+  const ssm = [];
+  for (const setting of settings) {
+    const variable = `${setting}_SECRET_ID`;
+    if (!present(env, variable)) continue;
+    const { store, resource } = secretResource(env[variable]);
+    (store === 'ssm' ? ssm : sm).push(resource);
+  }
+  const statements = [];
+  if (sm.length) {
+    statements.push({ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: sm });
+  }
+  if (ssm.length) statements.push({ Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: ssm });
+  // Secrets encrypted with the AWS-managed keys need no KMS statement; a
+  // customer-managed key does, and only through these two services.
+  const keys = list(env.SECRETS_KMS_KEY_ARNS);
+  if (keys.length && statements.length) {
+    statements.push({
+      Effect: 'Allow',
+      Action: ['kms:Decrypt'],
+      Resource: keys,
+      Condition: {
+        StringEquals: {
+          'kms:ViaService': [
+            sub('secretsmanager.${AWS::Region}.amazonaws.com'),
+            sub('ssm.${AWS::Region}.amazonaws.com'),
+          ],
+        },
+      },
+    });
+  }
+  return statements;
+}
+
+/** The delivery adapters named by CODE_DELIVERY (and any CODE_DELIVERY_* setting). */
+function deliveries(env) {
+  const names = new Set();
+  for (const [key, value] of Object.entries(env)) {
+    if (key === 'CODE_DELIVERY' || key.startsWith('CODE_DELIVERY_')) {
+      for (const word of String(value)
+        .toLowerCase()
+        .split(/[^a-z]+/))
+        names.add(word);
+    }
+  }
+  return names;
+}
+
+function deliveryStatements(env) {
+  const used = deliveries(env);
+  const statements = [];
+  if (used.has('ses')) {
+    if (!present(env, 'SES_FROM_ADDRESS')) {
+      throw new Error('CODE_DELIVERY uses ses but SES_FROM_ADDRESS is not set');
+    }
+    const raw = env.SES_FROM_ADDRESS.trim();
+    const address = (/<([^>]+)>/.exec(raw)?.[1] ?? raw).trim();
+    const domain = address.slice(address.lastIndexOf('@') + 1);
+    if (!address.includes('@') || !domain) {
+      throw new Error(`SES_FROM_ADDRESS is not an email address: "${raw}"`);
+    }
+    // SES authorises against the verified identity: the domain or the address,
+    // in the region SES is used from.
+    const region = present(env, 'SES_REGION') ? env.SES_REGION.trim() : '${AWS::Region}';
+    const identity = (name) =>
+      sub(`arn:\${AWS::Partition}:ses:${region}:\${AWS::AccountId}:identity/${name}`);
+    statements.push({
+      Effect: 'Allow',
+      Action: ['ses:SendEmail'],
+      Resource: [identity(domain), identity(address)],
+      Condition: { StringEquals: { 'ses:FromAddress': address } },
+    });
+  }
+  if (used.has('sns')) {
+    // SMS sent straight to a phone number has no ARN to scope: Publish needs "*".
+    statements.push({ Effect: 'Allow', Action: ['sns:Publish'], Resource: '*' });
+  }
+  return statements;
+}
+
+function logStatement(stage, functionNames) {
+  return {
+    Effect: 'Allow',
+    Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+    Resource: functionNames.map((name) =>
+      sub(`${arnPrefix('logs')}:log-group:/aws/lambda/${SERVICE}-${stage}-${name}:*`),
+    ),
+  };
+}
+
+function role(statements, hasVpc) {
+  const managed = hasVpc
+    ? [sub('arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole')]
+    : [];
+  return {
+    Type: 'AWS::IAM::Role',
+    Properties: {
+      AssumeRolePolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { Service: ['lambda.amazonaws.com'] },
+            Action: ['sts:AssumeRole'],
+          },
+        ],
+      },
+      ManagedPolicyArns: managed,
+      Policies: [
+        {
+          PolicyName: 'least-privilege',
+          PolicyDocument: { Version: '2012-10-17', Statement: statements },
+        },
+      ],
+    },
+  };
+}
+
+/** `{ subnetIds, securityGroupIds }` from the stage parameters, or null (no VPC). */
+function vpcFrom(subnets, groups) {
+  const subnetIds = list(subnets);
+  const securityGroupIds = list(groups);
+  if (!subnetIds.length && !securityGroupIds.length) return null;
+  if (!subnetIds.length || !securityGroupIds.length) {
+    throw new Error(
+      'VPC_SUBNET_IDS and VPC_SECURITY_GROUP_IDS must be set together (comma-separated ids)',
+    );
+  }
+  return { subnetIds, securityGroupIds };
+}
+
+async function context({ resolveVariable, resolveConfigurationProperty }) {
+  const stage = await resolveVariable('sls:stage');
+  const vpc = vpcFrom(
+    await resolveVariable('param:vpcSubnetIds'),
+    await resolveVariable('param:vpcSecurityGroupIds'),
+  );
+  const functions = Object.keys((await resolveConfigurationProperty(['functions'])) ?? {});
+  return { stage, vpc, functions };
+}
+
+module.exports = {
+  /**
+   * The secret settings' plain values from the caller's environment, or empty
+   * strings where the stage's `plainSecrets` parameter is off (production), so that
+   * no secret value is resolved into the packaged state at all.
+   */
+  plainSecrets: async ({ resolveVariable }) => {
+    const plain = await resolveVariable('param:plainSecrets');
+    const allowed = plain === true || plain === 'true';
+    return Object.fromEntries(
+      SECRET_SETTINGS.map((name) => [name, (allowed && process.env[name]) || '']),
+    );
+  },
+
+  /** provider.vpc: attached only when the stage has subnets and security groups. */
+  vpc: async (ctx) => (await context(ctx)).vpc,
+
+  /** The role of the HTTP API functions (the provider default). */
+  apiRole: async (ctx) => {
+    const { stage, vpc, functions } = await context(ctx);
+    const apiFunctions = functions.filter((f) => !DATABASE_FUNCTIONS.includes(f));
+    return role(
+      [
+        logStatement(stage, apiFunctions.length ? apiFunctions : ['*']),
+        ...secretStatements(process.env, SECRET_SETTINGS),
+        ...deliveryStatements(process.env),
+      ],
+      Boolean(vpc),
+    );
+  },
+
+  /** The role of migrate, health and cleanupCodes: the database secret and their logs. */
+  databaseRole: async (ctx) => {
+    const { stage, vpc } = await context(ctx);
+    return role(
+      [logStatement(stage, DATABASE_FUNCTIONS), ...secretStatements(process.env, ['DATABASE_URL'])],
+      Boolean(vpc),
+    );
+  },
+
+  // For unit tests.
+  secretResource,
+  secretStatements,
+  deliveryStatements,
+  vpcFrom,
+};

@@ -1,0 +1,80 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+export interface CfnResource {
+  Type: string;
+  Properties: Record<string, unknown>;
+  DependsOn?: string[];
+}
+
+export interface Packaged {
+  template: { Resources: Record<string, CfnResource> };
+  /** Every text file serverless wrote (template, state), concatenated. */
+  allText: string;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * Runs `serverless package` as the pipeline does: offline, no AWS credentials, into
+ * a folder of its own (with an esbuild work folder of its own), so that it can run
+ * beside other tests.
+ */
+export async function packageService(
+  stage: string,
+  env: Record<string, string>,
+): Promise<Packaged> {
+  const out = await mkdtemp(path.join(os.tmpdir(), 'vs-package-'));
+  const childEnv: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of Object.keys(childEnv)) {
+    if (/^(AWS_|DATABASE_|VERIFICATION_|AUTH_|CODE_|SES_|SNS_|VPC_|SECRETS_)/.test(name)) {
+      delete childEnv[name];
+    }
+  }
+  Object.assign(childEnv, env, {
+    ESBUILD_WORK_FOLDER: `.esbuild-test-package-${process.pid}-${path.basename(out)}`,
+    SLS_TELEMETRY_DISABLED: '1',
+  });
+  await promisify(execFile)(
+    process.execPath,
+    [
+      path.join(ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js'),
+      'package',
+      '--stage',
+      stage,
+      '--package',
+      out,
+    ],
+    { cwd: ROOT, env: childEnv, maxBuffer: 16 * 1024 * 1024 },
+  );
+  const files = (await readdir(out)).filter((f) => f.endsWith('.json'));
+  const texts = await Promise.all(files.map((f) => readFile(path.join(out, f), 'utf8')));
+  const template = JSON.parse(
+    await readFile(path.join(out, 'cloudformation-template-update-stack.json'), 'utf8'),
+  ) as Packaged['template'];
+  return {
+    template,
+    allText: texts.join('\n'),
+    cleanup: () => rm(out, { recursive: true, force: true }),
+  };
+}
+
+export interface Statement {
+  Effect: string;
+  Action: string[];
+  Resource: unknown;
+  Condition?: unknown;
+}
+
+export function statementsOf(role: CfnResource): Statement[] {
+  const policies = role.Properties.Policies as { PolicyDocument: { Statement: Statement[] } }[];
+  return policies.flatMap((p) => p.PolicyDocument.Statement);
+}
+
+export function resourcesOf(template: Packaged['template'], type: string): [string, CfnResource][] {
+  return Object.entries(template.Resources).filter(([, r]) => r.Type === type);
+}

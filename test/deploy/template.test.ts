@@ -1,0 +1,187 @@
+import {
+  CfnResource,
+  Packaged,
+  packageService,
+  resourcesOf,
+  Statement,
+  statementsOf,
+} from './package';
+
+// Fake secret values in the caller's environment: none may reach the package.
+const SECRETS = {
+  DATABASE_URL: 'postgres://u:SUPERSECRET-DB@h/db',
+  VERIFICATION_CODE_PEPPER: 'SUPERSECRET-PEPPER-0123456789',
+  AUTH_JWT_SECRET: 'SUPERSECRET-JWT-0123456789012345678901234',
+};
+
+const sub = (s: string) => ({ 'Fn::Sub': s });
+const ARN = (service: string) =>
+  `arn:\${AWS::Partition}:${service}:\${AWS::Region}:\${AWS::AccountId}`;
+
+describe('serverless package --stage prod (configured for production)', () => {
+  let pkg: Packaged;
+  let resources: Record<string, CfnResource>;
+  let functions: [string, CfnResource][];
+
+  beforeAll(async () => {
+    pkg = await packageService('prod', {
+      ...SECRETS,
+      DATABASE_URL_SECRET_ID: 'prod/verification/database',
+      VERIFICATION_CODE_PEPPER_SECRET_ID:
+        'arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/pepper-AbC123',
+      AUTH_JWT_SECRET_SECRET_ID: 'ssm:/prod/verification/jwt-secret',
+      SECRETS_KMS_KEY_ARNS: 'arn:aws:kms:eu-west-1:123456789012:key/1111-2222',
+      CODE_DELIVERY: 'ses,sns',
+      SES_FROM_ADDRESS: 'Example <no-reply@mail.example.com>',
+      VPC_SUBNET_IDS: 'subnet-0a, subnet-0b',
+      VPC_SECURITY_GROUP_IDS: 'sg-0c',
+      DATABASE_CA_FILE: '/var/runtime/ca-cert.pem',
+    });
+    resources = pkg.template.Resources;
+    functions = resourcesOf(pkg.template, 'AWS::Lambda::Function');
+  }, 180_000);
+
+  afterAll(() => pkg?.cleanup());
+
+  it('puts no secret value in the template, the package state or any function', () => {
+    for (const value of Object.values(SECRETS)) expect(pkg.allText).not.toContain(value);
+    expect(pkg.allText).not.toContain('SUPERSECRET');
+    for (const [, fn] of functions) {
+      const vars = (fn.Properties.Environment as { Variables: Record<string, string> }).Variables;
+      expect(vars.STAGE).toBe('prod');
+      expect(vars.DATABASE_URL).toBe('');
+    }
+  });
+
+  it('runs every function on nodejs22.x', () => {
+    expect(functions.length).toBeGreaterThanOrEqual(3);
+    for (const [, fn] of functions) expect(fn.Properties.Runtime).toBe('nodejs22.x');
+  });
+
+  it('runs one migration at a time, with a timeout above the statement timeout', () => {
+    const migrate = resources.MigrateLambdaFunction as CfnResource;
+    const vars = (migrate.Properties.Environment as { Variables: Record<string, string> })
+      .Variables;
+    expect(migrate.Properties.ReservedConcurrentExecutions).toBe(1);
+    expect(migrate.Properties.Timeout as number).toBeGreaterThan(
+      Number(vars.MIGRATION_STATEMENT_TIMEOUT_MS) / 1000,
+    );
+    // It needs only the database: no auth key or pepper reaches it.
+    expect(vars.DATABASE_URL_SECRET_ID).toBe('prod/verification/database');
+    expect(vars.AUTH_JWT_SECRET_SECRET_ID).toBe('');
+    expect(vars.VERIFICATION_CODE_PEPPER_SECRET_ID).toBe('');
+  });
+
+  it('keeps logs for the production retention', () => {
+    const groups = resourcesOf(pkg.template, 'AWS::Logs::LogGroup');
+    expect(groups.length).toBe(functions.length);
+    for (const [, g] of groups) expect(g.Properties.RetentionInDays).toBe(90);
+  });
+
+  it('schedules the code clean-up', () => {
+    const rules = resourcesOf(pkg.template, 'AWS::Events::Rule');
+    expect(rules.map(([, r]) => r.Properties.ScheduleExpression)).toContain('rate(1 hour)');
+  });
+
+  it('attaches every function to the stage VPC, with ENI permissions on its role', () => {
+    for (const [, fn] of functions) {
+      expect(fn.Properties.VpcConfig).toEqual({
+        SubnetIds: ['subnet-0a', 'subnet-0b'],
+        SecurityGroupIds: ['sg-0c'],
+      });
+    }
+    for (const role of ['ApiFunctionRole', 'DatabaseFunctionRole']) {
+      expect(resources[role]?.Properties.ManagedPolicyArns).toEqual([
+        sub('arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole'),
+      ]);
+    }
+  });
+
+  describe('IAM', () => {
+    const allStatements = (): Statement[] =>
+      resourcesOf(pkg.template, 'AWS::IAM::Role').flatMap(([, r]) => statementsOf(r));
+
+    it('uses only the two roles of this service, each function on its group role', () => {
+      expect(
+        resourcesOf(pkg.template, 'AWS::IAM::Role')
+          .map(([name]) => name)
+          .sort(),
+      ).toEqual(['ApiFunctionRole', 'DatabaseFunctionRole']);
+      for (const name of ['Migrate', 'Health', 'CleanupCodes']) {
+        expect(resources[`${name}LambdaFunction`]?.Properties.Role).toEqual({
+          'Fn::GetAtt': ['DatabaseFunctionRole', 'Arn'],
+        });
+      }
+    });
+
+    it('grants no wildcard action, and "*" as a resource only for SMS publish', () => {
+      for (const s of allStatements()) {
+        for (const action of s.Action) expect(action).not.toContain('*');
+        if (s.Resource === '*')
+          expect(s).toEqual({ Effect: 'Allow', Action: ['sns:Publish'], Resource: '*' });
+      }
+    });
+
+    it('lets the API role read exactly the configured secrets', () => {
+      const api = statementsOf(resources.ApiFunctionRole as CfnResource);
+      expect(api).toContainEqual({
+        Effect: 'Allow',
+        Action: ['secretsmanager:GetSecretValue'],
+        Resource: [
+          sub(`${ARN('secretsmanager')}:secret:prod/verification/database-??????`),
+          'arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/pepper-AbC123',
+        ],
+      });
+      expect(api).toContainEqual({
+        Effect: 'Allow',
+        Action: ['ssm:GetParameter'],
+        Resource: [sub(`${ARN('ssm')}:parameter/prod/verification/jwt-secret`)],
+      });
+      expect(api).toContainEqual({
+        Effect: 'Allow',
+        Action: ['kms:Decrypt'],
+        Resource: ['arn:aws:kms:eu-west-1:123456789012:key/1111-2222'],
+        Condition: {
+          StringEquals: {
+            'kms:ViaService': [
+              sub('secretsmanager.${AWS::Region}.amazonaws.com'),
+              sub('ssm.${AWS::Region}.amazonaws.com'),
+            ],
+          },
+        },
+      });
+    });
+
+    it('lets the API role send email only from the SES identity of SES_FROM_ADDRESS', () => {
+      const api = statementsOf(resources.ApiFunctionRole as CfnResource);
+      expect(api).toContainEqual({
+        Effect: 'Allow',
+        Action: ['ses:SendEmail'],
+        Resource: [
+          sub(`${ARN('ses')}:identity/mail.example.com`),
+          sub(`${ARN('ses')}:identity/no-reply@mail.example.com`),
+        ],
+        Condition: { StringEquals: { 'ses:FromAddress': 'no-reply@mail.example.com' } },
+      });
+    });
+
+    it('gives the database role only the database secret and its own log groups', () => {
+      const db = statementsOf(resources.DatabaseFunctionRole as CfnResource);
+      expect(db).toEqual([
+        {
+          Effect: 'Allow',
+          Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          Resource: ['migrate', 'health', 'cleanupCodes'].map((f) =>
+            sub(`${ARN('logs')}:log-group:/aws/lambda/verification-service-prod-${f}:*`),
+          ),
+        },
+        {
+          Effect: 'Allow',
+          Action: ['secretsmanager:GetSecretValue'],
+          Resource: [sub(`${ARN('secretsmanager')}:secret:prod/verification/database-??????`)],
+        },
+        expect.objectContaining({ Action: ['kms:Decrypt'] }),
+      ]);
+    });
+  });
+});
