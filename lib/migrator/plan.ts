@@ -2,8 +2,8 @@ import { performance } from 'node:perf_hooks';
 import { QueryTypes, Sequelize, Transaction } from 'sequelize';
 import { MigrationPlanError, MigrationRequestError } from './errors';
 import type { MigrationDefinition, SequelizeModule } from './migrations';
-import { checkMigration, PlanFlag, tablesNamed, transactionControl } from './rules';
-import type { QualifiedName } from './sqlTokens';
+import { checkMigration, PlanFlag, relationsNamed, transactionControl } from './rules';
+import { formatName, type QualifiedName } from './sqlTokens';
 import type { MigratorDeps } from './runner';
 
 export interface PlanRequest {
@@ -132,7 +132,6 @@ async function runInRolledBackTransaction(
     );
     relations = await snapshotRelations(sequelize, transaction);
     const searchPath = await currentSchemas(sequelize, transaction);
-    const resolver = nameResolver(relations, searchPath);
     const held = new Set<string>(); // oid + mode already reported
     const filenodes = new Map([...relations.values()].map((r) => [r.oid, r.filenode]));
 
@@ -151,7 +150,7 @@ async function runInRolledBackTransaction(
       results.push(
         await planOne(deps, migration, transaction, {
           relations,
-          resolver,
+          searchPath,
           held,
           filenodes,
           tablesOf,
@@ -166,7 +165,7 @@ async function runInRolledBackTransaction(
 
 interface PlanState {
   relations: Map<string, Relation>;
-  resolver: (name: QualifiedName, kinds: Set<string>) => Relation | undefined;
+  searchPath: string[];
   held: Set<string>;
   filenodes: Map<string, string>;
   /** The oids of the tables each migration involves, counted after the rollback. */
@@ -179,6 +178,8 @@ interface Captured {
   durationMs: number;
   newLocks: HeldLock[];
   rewritten: string[];
+  /** The relations the statement names (formatName → oid), resolved just before it ran. */
+  resolved: Map<string, string | null>;
 }
 
 async function planOne(
@@ -199,17 +200,25 @@ async function planOne(
   instance.query = async (sql: unknown, options?: Record<string, unknown>) => {
     const text = sqlText(sql);
     const control = transactionControl(text);
+    const other = options?.transaction;
+    if (control === 'rollback' && other && other !== transaction) {
+      // A migration's own transaction, refused at its start, rolls back: harmless.
+      return query(sql as string, options as object);
+    }
     if (control !== undefined) {
       throw new MigrationPlanError(
         `${migration.name} runs ${control.toUpperCase()}: a plan cannot run transaction control`,
       );
     }
+    // Names are resolved before the statement runs (a DROP TABLE's table is gone after).
+    const resolved = await resolveNames(sequelize, transaction, text, state.searchPath);
     const entry: Captured = {
       sql: text,
       started: performance.now(),
       durationMs: 0,
       newLocks: [],
       rewritten: [],
+      resolved,
     };
     captured.push(entry);
     // Forced into the plan's transaction, whatever the migration passed, so that
@@ -244,12 +253,16 @@ async function planOne(
       heldMs: round(ended - c.started),
     })),
   }));
+  const existedAs = (name: QualifiedName, statement: number, kinds: string[]): boolean => {
+    const oid = captured[statement]?.resolved.get(formatName(name));
+    const rel = oid ? state.relations.get(oid) : undefined;
+    return rel !== undefined && kinds.includes(rel.kind);
+  };
   const flags = checkMigration(
     captured.map((c) => c.sql),
     {
-      tableExisted: (name) =>
-        state.resolver(name, new Set(['r', 'p', 'm', 'v', 'f'])) !== undefined,
-      indexExisted: (name) => state.resolver(name, new Set(['i', 'I'])) !== undefined,
+      tableExisted: (name, i) => existedAs(name, i, ['r', 'p', 'm', 'v', 'f']),
+      indexExisted: (name, i) => existedAs(name, i, ['i', 'I']),
     },
   );
   captured.forEach((c, index) => {
@@ -277,9 +290,10 @@ async function planOne(
       const tableOid = rel?.tableOid ?? rel?.oid;
       if (tableOid !== undefined) tableOids.add(tableOid);
     }
-    for (const name of tablesNamed(c.sql)) {
-      const rel = state.resolver(name, TABLE_KINDS);
-      if (rel) tableOids.add(rel.oid);
+    for (const oid of c.resolved.values()) {
+      const rel = oid ? state.relations.get(oid) : undefined;
+      const tableOid = rel?.tableOid ?? rel?.oid;
+      if (tableOid !== undefined) tableOids.add(tableOid);
     }
   }
   const entry: PlannedMigration = {
@@ -370,23 +384,32 @@ async function currentSchemas(sequelize: Sequelize, transaction: Transaction): P
   return row?.schemas ?? ['public'];
 }
 
-/** Resolves a name as written in SQL the way PostgreSQL would (search_path for unqualified names). */
-function nameResolver(relations: Map<string, Relation>, searchPath: string[]) {
-  const byName = new Map<string, Relation[]>();
-  for (const r of relations.values()) {
-    const list = byName.get(r.name) ?? [];
-    list.push(r);
-    byName.set(r.name, list);
+/**
+ * Resolves the relation names a statement uses the way PostgreSQL would
+ * (search_path for unqualified names), by exact catalogue lookups that cannot
+ * fail and abort the plan's transaction.
+ */
+async function resolveNames(
+  sequelize: Sequelize,
+  transaction: Transaction,
+  sql: string,
+  searchPath: string[],
+): Promise<Map<string, string | null>> {
+  const resolved = new Map<string, string | null>();
+  for (const name of relationsNamed(sql)) {
+    const key = formatName(name);
+    if (resolved.has(key)) continue;
+    const schemas = name.schema === undefined ? searchPath : [name.schema];
+    const [row] = await Sequelize.prototype.query.call(
+      sequelize,
+      `SELECT c.oid::text AS oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relname = $1 AND n.nspname = ANY($2::text[])
+        ORDER BY array_position($2::text[], n.nspname::text) LIMIT 1`,
+      { bind: [name.name, schemas], transaction, type: QueryTypes.SELECT, logging: false },
+    );
+    resolved.set(key, (row as { oid?: string } | undefined)?.oid ?? null);
   }
-  return (name: QualifiedName, kinds: Set<string>): Relation | undefined => {
-    const candidates = (byName.get(name.name) ?? []).filter((r) => kinds.has(r.kind));
-    if (name.schema !== undefined) return candidates.find((r) => r.schema === name.schema);
-    for (const schema of searchPath) {
-      const found = candidates.find((r) => r.schema === schema);
-      if (found) return found;
-    }
-    return undefined;
-  };
+  return resolved;
 }
 
 /**

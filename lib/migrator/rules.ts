@@ -57,10 +57,13 @@ export interface PlanFlag {
 }
 
 export interface RuleContext {
-  /** Whether a table (or other relation) of that name existed before the plan started. */
-  tableExisted(name: QualifiedName): boolean;
-  /** Whether an index of that name existed before the plan started. */
-  indexExisted(name: QualifiedName): boolean;
+  /**
+   * Whether the table (or other relation) that `name` denoted when statement
+   * number `statement` ran existed before the plan started.
+   */
+  tableExisted(name: QualifiedName, statement: number): boolean;
+  /** The same for an index. */
+  indexExisted(name: QualifiedName, statement: number): boolean;
 }
 
 /** Functions whose value differs per row: as a column default they force a rewrite. */
@@ -104,8 +107,12 @@ export function checkMigration(statements: readonly string[], ctx: RuleContext):
   const flags: PlanFlag[] = [];
   const addedNotValid = new Set<string>();
   statements.forEach((sql, index) => {
+    const atStatement: StatementContext = {
+      tableExisted: (name) => ctx.tableExisted(name, index),
+      indexExisted: (name) => ctx.indexExisted(name, index),
+    };
     for (const stmt of splitStatements(tokenize(sql))) {
-      for (const [rule, message] of checkStatement(stmt, ctx, addedNotValid)) {
+      for (const [rule, message] of checkStatement(stmt, atStatement, addedNotValid)) {
         flags.push({ rule, message, statement: index });
       }
     }
@@ -120,7 +127,16 @@ export function checkSql(sql: string, ctx: RuleContext): PlanFlag[] {
 
 type Finding = [RuleId, string];
 
-function checkStatement(stmt: Token[], ctx: RuleContext, addedNotValid: Set<string>): Finding[] {
+interface StatementContext {
+  tableExisted(name: QualifiedName): boolean;
+  indexExisted(name: QualifiedName): boolean;
+}
+
+function checkStatement(
+  stmt: Token[],
+  ctx: StatementContext,
+  addedNotValid: Set<string>,
+): Finding[] {
   if (isWord(stmt[0], 'create')) return checkCreateIndex(stmt, ctx);
   if (isWord(stmt[0], 'alter') && isWord(stmt[1], 'table')) {
     return checkAlterTable(stmt, ctx, addedNotValid);
@@ -154,7 +170,7 @@ function namesAfter(stmt: Token[], start: number): QualifiedName[] {
     .filter((name): name is QualifiedName => name !== undefined);
 }
 
-function checkCreateIndex(stmt: Token[], ctx: RuleContext): Finding[] {
+function checkCreateIndex(stmt: Token[], ctx: StatementContext): Finding[] {
   let i = 1;
   if (isWord(stmt[i], 'unique')) i++;
   if (!isWord(stmt[i], 'index')) return [];
@@ -174,7 +190,11 @@ function checkCreateIndex(stmt: Token[], ctx: RuleContext): Finding[] {
   ];
 }
 
-function checkAlterTable(stmt: Token[], ctx: RuleContext, addedNotValid: Set<string>): Finding[] {
+function checkAlterTable(
+  stmt: Token[],
+  ctx: StatementContext,
+  addedNotValid: Set<string>,
+): Finding[] {
   let i = 2;
   if (isWord(stmt[i], 'if') && isWord(stmt[i + 1], 'exists')) i += 2;
   if (isWord(stmt[i], 'only')) i++;
@@ -429,10 +449,11 @@ function expressionAfter(tokens: readonly Token[], start: number): Token[] {
 }
 
 /**
- * The tables a statement works on, as written (the ALTER TABLE target, the table of
- * CREATE INDEX / CREATE TRIGGER, DROP TABLE names, and REFERENCES targets).
+ * The relations a statement works on, as written: the ALTER TABLE target, the
+ * table of CREATE INDEX / CREATE TRIGGER, DROP TABLE and DROP INDEX names, and
+ * REFERENCES targets. The plan resolves them before the statement runs.
  */
-export function tablesNamed(sql: string): QualifiedName[] {
+export function relationsNamed(sql: string): QualifiedName[] {
   const names: QualifiedName[] = [];
   for (const stmt of splitStatements(tokenize(sql))) {
     const top = topLevel(stmt);
@@ -442,8 +463,8 @@ export function tablesNamed(sql: string): QualifiedName[] {
       if (isWord(stmt[i], 'only')) i++;
       const target = readName(stmt, i);
       if (target) names.push(target.name);
-    } else if (isWord(stmt[0], 'drop') && isWord(stmt[1], 'table')) {
-      names.push(...namesAfter(stmt, 2));
+    } else if (isWord(stmt[0], 'drop') && isWord(stmt[1], 'table', 'index')) {
+      names.push(...namesAfter(stmt, isWord(stmt[2], 'concurrently') ? 3 : 2));
     } else if (isWord(stmt[0], 'create')) {
       const on = top.findIndex((t) => isWord(t, 'on'));
       if (on !== -1 && top.slice(0, on).some((t) => isWord(t, 'index', 'trigger'))) {

@@ -2,7 +2,7 @@ import {
   checkMigration,
   checkSql,
   RuleContext,
-  tablesNamed,
+  relationsNamed,
   transactionControl,
 } from '../../lib/migrator/rules';
 import { formatName, splitStatements, tokenize } from '../../lib/migrator/sqlTokens';
@@ -187,7 +187,7 @@ describe('safe statements', () => {
 
 describe('helpers', () => {
   it('names the tables a statement works on', () => {
-    const names = (sql: string) => tablesNamed(sql).map(formatName);
+    const names = (sql: string) => relationsNamed(sql).map(formatName);
     expect(names('ALTER TABLE ONLY public.users ADD COLUMN a int')).toEqual(['public.users']);
     expect(names('CREATE TABLE c (u int REFERENCES users (id), r int REFERENCES "Roles")')).toEqual(
       ['users', 'Roles'],
@@ -197,6 +197,7 @@ describe('helpers', () => {
       names('CREATE TRIGGER t BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION f()'),
     ).toEqual(['users']);
     expect(names('DROP TABLE a, b.c')).toEqual(['a', 'b.c']);
+    expect(names('DROP INDEX CONCURRENTLY IF EXISTS i')).toEqual(['i']);
   });
 
   it('finds transaction control outside strings and bodies', () => {
