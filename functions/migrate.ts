@@ -11,6 +11,8 @@ import {
   MigrationRequest,
   MigrationResult,
   parseMigrationRequest,
+  PlanRequest,
+  PlanResult,
   runMigrations,
 } from '../lib/migrator/runner';
 import { databaseSettings, migrationSettings, runtimeEnv } from '../lib/settings';
@@ -21,7 +23,13 @@ import { databaseSettings, migrationSettings, runtimeEnv } from '../lib/settings
  * connection (nor a session-level advisory lock) outlives the run in a frozen
  * container.
  */
-async function migrate(request: MigrationRequest): Promise<MigrationResult> {
+async function migrate(request: MigrationRequest): Promise<MigrationResult>;
+async function migrate(
+  request: MigrationRequest | PlanRequest,
+): Promise<MigrationResult | PlanResult>;
+async function migrate(
+  request: MigrationRequest | PlanRequest,
+): Promise<MigrationResult | PlanResult> {
   const env = await runtimeEnv();
   const settings = migrationSettings(env);
   const sequelize = createMigrationSequelize(databaseSettings(env), settings);
@@ -62,7 +70,7 @@ async function answerCustomResource(event: CustomResourceEvent): Promise<void> {
  * events are answered on their ResponseURL and never throw: a throw would make
  * Lambda retry and answer twice.
  */
-export const handler = async (event: unknown): Promise<MigrationResult | void> => {
+export const handler = async (event: unknown): Promise<MigrationResult | PlanResult | void> => {
   if (isCustomResourceEvent(event)) return answerCustomResource(event);
   const result = await migrate(parseMigrationRequest(event));
   logger.info('Migrations', { ...result });

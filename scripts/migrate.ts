@@ -1,6 +1,7 @@
-// npm run migrate -- <up|down|status|stamp> [to] [--json]
+// npm run migrate -- <up|down|status|stamp|plan> [to] [--json]
 // The migration runner of the migrate function, run locally against DATABASE_URL.
 import { migrations } from '../lib/migrator/migrations';
+import { formatPlan } from '../lib/migrator/planReport';
 import {
   createMigrationSequelize,
   MigrationLogger,
@@ -10,7 +11,7 @@ import {
 } from '../lib/migrator/runner';
 import { databaseSettings, migrationSettings } from '../lib/settings';
 
-const USAGE = 'usage: npm run migrate -- <up|down|status|stamp> [to] [--json]';
+const USAGE = 'usage: npm run migrate -- <up|down|status|stamp|plan> [to] [--json]';
 
 /** Progress goes to stderr, so that stdout carries only the result (the JSON with --json). */
 const stderrLogger: MigrationLogger = {
@@ -78,10 +79,12 @@ async function main(argv: string[]): Promise<number> {
     console.log(
       json
         ? JSON.stringify(result)
-        : formatResult(
-            result,
-            migrations.map((m) => m.name),
-          ),
+        : result.command === 'plan'
+          ? formatPlan(result)
+          : formatResult(
+              result,
+              migrations.map((m) => m.name),
+            ),
     );
     return 0;
   } finally {

@@ -3,12 +3,19 @@ import { Options, QueryTypes, Sequelize, Transaction } from 'sequelize';
 import { SequelizeStorage, Umzug, type RunnableMigration } from 'umzug';
 import type { DatabaseSettings, MigrationSettings } from '../settings';
 import { installTransactionContext } from './clsNamespace';
+import { MigrationLockError, MigrationRequestError } from './errors';
 import type { MigrationDefinition, SequelizeModule } from './migrations';
+import { planMigrations, type PlanRequest, type PlanResult } from './plan';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { sequelizeOptions } = require('../connection.cjs') as typeof import('../connection.cjs');
 
+export { MigrationLockError, MigrationPlanError, MigrationRequestError } from './errors';
+export type { PlanRequest, PlanResult } from './plan';
+
+/** The commands answered with a MigrationResult; `plan` answers a PlanResult (plan.ts). */
 export const MIGRATION_COMMANDS = ['up', 'down', 'status', 'stamp'] as const;
 export type MigrationCommand = (typeof MIGRATION_COMMANDS)[number];
+const COMMANDS: readonly string[] = [...MIGRATION_COMMANDS, 'plan'];
 
 export interface MigrationRequest {
   command: MigrationCommand;
@@ -39,22 +46,6 @@ export interface MigratorDeps {
   logger?: MigrationLogger;
 }
 
-/** A request that cannot be carried out as asked; nothing was changed. */
-export class MigrationRequestError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'MigrationRequestError';
-  }
-}
-
-/** Another run held the advisory lock for longer than MIGRATION_LOCK_WAIT_MS. */
-export class MigrationLockError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'MigrationLockError';
-  }
-}
-
 /**
  * The advisory lock key shared by every migration run on a database (advisory
  * locks are per database). 0x76657269 is "veri"; visible as objid in pg_locks.
@@ -68,7 +59,7 @@ const LOCK_NOT_AVAILABLE = '55P03';
  * Checks a migrate event: `{ command?, to? }`, where an empty event (or no
  * command) means `up`. Throws MigrationRequestError for anything else.
  */
-export function parseMigrationRequest(event: unknown): MigrationRequest {
+export function parseMigrationRequest(event: unknown): MigrationRequest | PlanRequest {
   if (event === undefined || event === null) return { command: 'up' };
   if (typeof event !== 'object' || Array.isArray(event)) {
     throw new MigrationRequestError('The event must be an object like {"command":"up"}');
@@ -81,9 +72,9 @@ export function parseMigrationRequest(event: unknown): MigrationRequest {
     );
   }
   const { command = 'up', to } = fields;
-  if (typeof command !== 'string' || !(MIGRATION_COMMANDS as readonly string[]).includes(command)) {
+  if (typeof command !== 'string' || !COMMANDS.includes(command)) {
     throw new MigrationRequestError(
-      `Unknown command ${JSON.stringify(command)} (one of ${MIGRATION_COMMANDS.join(', ')})`,
+      `Unknown command ${JSON.stringify(command)} (one of ${COMMANDS.join(', ')})`,
     );
   }
   if (to !== undefined && (typeof to !== 'string' || to === '')) {
@@ -91,7 +82,7 @@ export function parseMigrationRequest(event: unknown): MigrationRequest {
       '"to" must be a migration name such as "20261126000001-create-users.cjs"',
     );
   }
-  return { command: command as MigrationCommand, ...(to === undefined ? {} : { to }) };
+  return { command: command as MigrationCommand | 'plan', ...(to === undefined ? {} : { to }) };
 }
 
 /**
@@ -128,12 +119,21 @@ export function createMigrationSequelize(
 export async function runMigrations(
   deps: MigratorDeps,
   request: MigrationRequest,
-): Promise<MigrationResult> {
+): Promise<MigrationResult>;
+export async function runMigrations(deps: MigratorDeps, request: PlanRequest): Promise<PlanResult>;
+export async function runMigrations(
+  deps: MigratorDeps,
+  request: MigrationRequest | PlanRequest,
+): Promise<MigrationResult | PlanResult>;
+export async function runMigrations(
+  deps: MigratorDeps,
+  request: MigrationRequest | PlanRequest,
+): Promise<MigrationResult | PlanResult> {
   const started = Date.now();
   const { sequelize, migrations, logger } = deps;
   // Requests are checked before anything touches the database (typed callers
   // can still pass what an event carried).
-  if (!(MIGRATION_COMMANDS as readonly string[]).includes(request.command)) {
+  if (!COMMANDS.includes(request.command)) {
     throw new MigrationRequestError(`Unknown command ${JSON.stringify(request.command)}`);
   }
   const names = migrations.map((m) => m.name);
@@ -143,6 +143,11 @@ export async function runMigrations(
   if (request.to !== undefined && !names.includes(request.to)) {
     throw new MigrationRequestError(
       `Unknown migration ${JSON.stringify(request.to)} for "to" (known: ${names.join(', ')})`,
+    );
+  }
+  if (request.command === 'plan') {
+    return planMigrations(deps, request, (work) =>
+      withAdvisoryLock(sequelize, deps.settings.lockWaitMs, work),
     );
   }
   installTransactionContext();
