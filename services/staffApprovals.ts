@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { QueryTypes, Sequelize, Transaction } from 'sequelize';
-import { badRequest, forbidden, HttpError, notFound } from '../lib/errors';
+import { badRequest, forbidden, HttpError, notFound, serviceUnavailable } from '../lib/errors';
 import type { Channel, Models, RequestStatus } from '../models';
 
 /**
@@ -65,6 +65,8 @@ const ONE_PENDING_INDEX = 'staff_approval_requests_one_pending_idx';
  * (An arbitrary constant; the migration runner uses its own key.)
  */
 const INSERT_LOCK_KEY = 742_001_113;
+const LOCK_WAIT_MS = 5000;
+const IDLE_IN_TRANSACTION_MS = 10000;
 
 interface Row {
   id: string;
@@ -143,6 +145,13 @@ export async function createRequest(
   }
   try {
     const rows = await deps.sequelize.transaction(async (transaction) => {
+      // Bounded waits: a stalled holder (say, a Lambda killed mid-transaction)
+      // is cut off by the server instead of blocking every later create.
+      await deps.sequelize.query(
+        `SELECT set_config('lock_timeout', '${LOCK_WAIT_MS}', true),
+                set_config('idle_in_transaction_session_timeout', '${IDLE_IN_TRANSACTION_MS}', true)`,
+        { transaction },
+      );
       await deps.sequelize.query('SELECT pg_advisory_xact_lock($1)', {
         bind: [INSERT_LOCK_KEY],
         transaction,
@@ -173,6 +182,8 @@ export async function createRequest(
       );
     }
     if (pg.code === '23503') throw notFound('No such user');
+    // lock_timeout while queueing for the insert lock: busy, not broken.
+    if (pg.code === '55P03') throw serviceUnavailable(1);
     throw err;
   }
 }

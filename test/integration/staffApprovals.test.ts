@@ -147,6 +147,20 @@ describe('createRequest', () => {
     expect(rows).toEqual([{ count: 1 }]);
   });
 
+  it('answers 503 (not a hang) when the insert lock stays taken', async () => {
+    // Another session holds the insert lock, as a stalled creator would.
+    await db.sequelize.transaction(async (t) => {
+      await db.sequelize.query('SELECT pg_advisory_xact_lock(742001113)', { transaction: t });
+      expect(await failure(createRequest(deps, user, { requestType: type() }))).toEqual({
+        status: 503,
+        code: 'service_unavailable',
+      });
+    });
+    await expect(createRequest(deps, user, { requestType: type() })).resolves.toMatchObject({
+      status: 'pending',
+    });
+  });
+
   it('keeps created_at strictly increasing even when the clock goes back', async () => {
     const before = clock;
     clock = new Date('2020-01-01T00:00:00.000Z');
