@@ -1,0 +1,15 @@
+import type { ApiContext } from '../../lib/app';
+import type { HttpEvent } from '../../lib/http';
+import { validate } from '../../lib/http';
+import type { StaffApprovalDeps } from '../../services/staffApprovals';
+import { requestIdSchema } from './schemas';
+
+/** The service's dependencies from the container's context. */
+export function depsOf(ctx: ApiContext): StaffApprovalDeps {
+  return { sequelize: ctx.db.sequelize, models: ctx.db.models, now: ctx.now };
+}
+
+/** The `{id}` path parameter, or a 400 `invalid_request`. */
+export function requestIdOf(event: HttpEvent): string {
+  return validate(requestIdSchema, event.pathParameters?.id ?? '');
+}
