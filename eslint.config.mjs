@@ -3,7 +3,16 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.serverless/**', '.esbuild/**', '.esbuild-test-*/**', '.data/**', 'coverage/**'] },
+  {
+    ignores: [
+      'node_modules/**',
+      '.serverless/**',
+      '.esbuild/**',
+      '.esbuild-test-*/**',
+      '.data/**',
+      'coverage/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

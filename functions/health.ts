@@ -3,7 +3,11 @@ import { httpHandler, json } from '../lib/http';
 import { logger } from '../lib/logger';
 import { databaseSettings, runtimeEnv } from '../lib/settings';
 
-databaseSettings(process.env.DATABASE_URL_SECRET_ID ? { ...process.env, DATABASE_URL: 'postgres://x/y' } : process.env);
+databaseSettings(
+  process.env.DATABASE_URL_SECRET_ID
+    ? { ...process.env, DATABASE_URL: 'postgres://x/y' }
+    : process.env,
+);
 
 /** GET /health: no token, no configuration revealed; 503 when the database does not answer. */
 export const handler = httpHandler(async () => {
