@@ -291,7 +291,8 @@ describe('concurrency over HTTP', () => {
     for (const r of results.filter((x) => x.status !== 200)) {
       expectErrorShape(r, 404, 'no_active_code');
     }
-  });
+    // serverless-offline cold-starts a worker per concurrent request: allow for a loaded machine.
+  }, 180_000);
 
   it('20 simultaneous wrong submissions never count more than the allowed attempts', async () => {
     const { user, token } = await newUser();
@@ -303,7 +304,7 @@ describe('concurrency over HTTP', () => {
     expect(results.filter((r) => r.status === 422)).toHaveLength(4);
     expect(results.filter((r) => r.status === 429)).toHaveLength(16);
     expect((await codeRow(user.id, 'email'))?.attempts).toBe(5);
-  });
+  }, 180_000);
 });
 
 describe('CORS', () => {
