@@ -281,6 +281,18 @@ describe('every error of the verification endpoints over HTTP', () => {
 });
 
 describe('concurrency over HTTP', () => {
+  // serverless-offline starts one worker (a cold start, then its own database
+  // connection) per concurrent request. Warm 20 of them first, with requests
+  // that read the database, so the tests below measure the service rather than
+  // the emulator's start-up on a loaded machine.
+  beforeAll(async () => {
+    const { token } = await newUser();
+    const warm = await Promise.all(
+      Array.from({ length: 20 }, () => verify(token, 'email', '000000')),
+    );
+    for (const r of warm) expectErrorShape(r, 404, 'no_active_code');
+  }, 300_000);
+
   it('of 20 simultaneous correct submissions exactly one gets 200, the rest 404', async () => {
     const { user, token } = await newUser();
     const code = await sendAndCapture(user, token, 'email');
