@@ -1,6 +1,7 @@
 import type { User } from '../models';
 import {
   authenticate,
+  authenticatedUserId,
   AuthSettings,
   authSettings,
   createTokenVerifier,
@@ -36,6 +37,8 @@ export interface ApiContext {
   now: () => Date;
   /** The signed-in user of a request, or a 401. */
   authenticate(event: HttpEvent): Promise<User>;
+  /** The user id of a valid token (or a 401) without a database read. */
+  authenticatedUserId(event: HttpEvent): Promise<number>;
 }
 
 let contextPromise: Promise<ApiContext> | undefined;
@@ -68,6 +71,8 @@ async function buildApiContext(): Promise<ApiContext> {
         userIdClaim: settings.auth.userIdClaim,
         users: db.models.User,
       }),
+    authenticatedUserId: (event) =>
+      authenticatedUserId(event, { verify, userIdClaim: settings.auth.userIdClaim }),
   };
 }
 

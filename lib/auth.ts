@@ -110,8 +110,14 @@ export interface AuthDeps {
   users: typeof User;
 }
 
-/** The signed-in user, or a 401 (missing, bad or expired token, or unknown user). */
-export async function authenticate(event: HttpEvent, deps: AuthDeps): Promise<User> {
+/**
+ * The user id of a valid token, or a 401, without reading the database: callers
+ * that read the user row anyway must answer 401 themselves when it is missing.
+ */
+export async function authenticatedUserId(
+  event: HttpEvent,
+  deps: Pick<AuthDeps, 'verify' | 'userIdClaim'>,
+): Promise<number> {
   const token = bearerToken(event);
   let payload: JWTPayload;
   try {
@@ -121,6 +127,12 @@ export async function authenticate(event: HttpEvent, deps: AuthDeps): Promise<Us
   }
   const userId = userIdFromClaims(payload, deps.userIdClaim);
   if (userId === undefined) throw unauthorized('The token names no user');
+  return userId;
+}
+
+/** The signed-in user, or a 401 (missing, bad or expired token, or unknown user). */
+export async function authenticate(event: HttpEvent, deps: AuthDeps): Promise<User> {
+  const userId = await authenticatedUserId(event, deps);
   const user = await deps.users.findByPk(userId);
   if (!user) throw unauthorized('The token names an unknown user');
   return user;

@@ -196,7 +196,12 @@ export function apiClient(baseUrl: string) {
       body: parsed as T,
       text,
     };
-    if (!opts.skipSpecCheck) expectToSatisfySpec(toSpecResponse(method, path, result));
+    // Validate against the path as it went on the wire (fetch percent-encodes
+    // characters such as braces that the spec matcher would read as a template).
+    const sent = new URL(`${baseUrl}${path}`);
+    if (!opts.skipSpecCheck) {
+      expectToSatisfySpec(toSpecResponse(method, `${sent.pathname}${sent.search}`, result));
+    }
     return result;
   };
 }

@@ -1,5 +1,5 @@
-// js-yaml 3 ships without types (it is installed as a dependency of jest-openapi);
-// this declares the part the tests use.
+// js-yaml 4 ships without types (@types/js-yaml is not installed); this declares
+// the part the tests use.
 declare module 'js-yaml' {
   export class Type {
     constructor(
@@ -8,8 +8,8 @@ declare module 'js-yaml' {
     );
   }
   export class Schema {
-    static create(base: Schema, types: Type[]): Schema;
+    extend(types: Type[]): Schema;
   }
-  export const DEFAULT_SAFE_SCHEMA: Schema;
+  export const DEFAULT_SCHEMA: Schema;
   export function load(source: string, opts?: { schema?: Schema }): unknown;
 }

@@ -1,0 +1,45 @@
+import type { SESv2Client } from '@aws-sdk/client-sesv2';
+import { CodeMessage, CodeSender, codeSubject, codeText, DeliveryError } from './types';
+
+export interface SesOptions {
+  fromAddress: string;
+  serviceName: string;
+}
+
+/** Email through SESv2. The SDK is loaded on the first send, not at cold start. */
+export function sesSender(options: SesOptions): CodeSender {
+  let client:
+    | Promise<{
+        client: SESv2Client;
+        Command: typeof import('@aws-sdk/client-sesv2').SendEmailCommand;
+      }>
+    | undefined;
+  const load = () =>
+    (client ??= import('@aws-sdk/client-sesv2').then((sdk) => ({
+      client: new sdk.SESv2Client({}),
+      Command: sdk.SendEmailCommand,
+    })));
+  return {
+    async send({ channel, destination, code, ttlMinutes }: CodeMessage) {
+      if (channel !== 'email') throw new DeliveryError('ses', `cannot deliver to ${channel}`);
+      const { client: ses, Command } = await load();
+      const text = codeText(options.serviceName, code, ttlMinutes);
+      try {
+        await ses.send(
+          new Command({
+            FromEmailAddress: options.fromAddress,
+            Destination: { ToAddresses: [destination] },
+            Content: {
+              Simple: {
+                Subject: { Data: codeSubject(options.serviceName), Charset: 'UTF-8' },
+                Body: { Text: { Data: text, Charset: 'UTF-8' } },
+              },
+            },
+          }),
+        );
+      } catch (err) {
+        throw new DeliveryError('ses', (err as Error).name || 'SendEmail failed', { cause: err });
+      }
+    },
+  };
+}

@@ -1,0 +1,373 @@
+import { randomUUID } from 'node:crypto';
+import { QueryTypes, Sequelize, Transaction } from 'sequelize';
+import {
+  Channel,
+  isChannelVerified,
+  VerificationInfo,
+  verificationInfoOf,
+  VerificationStatus,
+  withChannelVerified,
+} from '../../models';
+import type { CodeSender } from '../delivery/types';
+import { badRequest, HttpError, unauthorized } from '../errors';
+import { maskDestination } from '../logger';
+import {
+  codeMatches,
+  generateCode,
+  hashCode,
+  isWellFormedCode,
+  nextSendAllowedAt,
+  retryAfterSeconds,
+} from './codes';
+import type { VerificationSettings } from './settings';
+
+export interface ServiceLogger {
+  info(message: string, extra: Record<string, unknown>): void;
+  warn(message: string, extra: Record<string, unknown>): void;
+}
+
+/** What the verification service needs; tests pass their own clock and sender. */
+export interface VerificationDeps {
+  sequelize: Sequelize;
+  now: () => Date;
+  sender: CodeSender;
+  settings: VerificationSettings;
+  logger?: ServiceLogger;
+}
+
+export interface IssuedCode {
+  id: string;
+  channel: Channel;
+  destination: string;
+  expiresAt: string;
+  resendAvailableAt: string;
+}
+
+export interface VerifyResult {
+  verified: true;
+  verification: VerificationInfo;
+}
+
+const unknownUser = () => unauthorized('The token names an unknown user');
+const noActiveCode = () =>
+  new HttpError(
+    404,
+    'no_active_code',
+    'There is no active code for this channel; request a new one',
+  );
+const tooManyAttempts = () =>
+  new HttpError(429, 'too_many_attempts', 'This code has no attempts left; request a new one', {
+    attemptsRemaining: 0,
+  });
+
+function destinationOf(user: { email: string | null; phone: string | null }, channel: Channel) {
+  return channel === 'email' ? user.email : user.phone;
+}
+
+// The user row is locked (FOR NO KEY UPDATE) for the rest of the transaction:
+// sends for one user are serialised, and the user's addresses cannot change
+// meanwhile. Because users.email and users.phone are unique, no other user can
+// hold the same address at the same time, so sends to one destination are
+// serialised too, and the counts read by ISSUE_SQL (a new statement, hence a new
+// snapshot under READ COMMITTED) cannot be outdated by a concurrent send.
+const LOCK_USER_SQL = `
+  SELECT id, email, phone, verification_status AS status
+  FROM users WHERE id = $1
+  FOR NO KEY UPDATE`;
+
+// One statement: read the sliding-window counts, and only if every limit allows
+// it, supersede the active code and insert the new one. Referencing
+// "superseded" from the INSERT makes the UPDATE run first, so the partial unique
+// index (one active code per user and channel) never sees two active rows.
+const ISSUE_SQL = `
+  WITH user_sends AS (
+    SELECT count(*)::int AS n, max(created_at) AS last,
+           coalesce(array_agg((extract(epoch FROM created_at) * 1000)::float8 ORDER BY created_at),
+                    '{}') AS times
+    FROM verification_codes
+    WHERE user_id = $1 AND channel = $2 AND created_at > $4::timestamptz - interval '1 hour'
+  ), destination_sends AS (
+    SELECT count(*)::int AS n,
+           coalesce(array_agg((extract(epoch FROM created_at) * 1000)::float8 ORDER BY created_at),
+                    '{}') AS times
+    FROM verification_codes
+    WHERE destination = $3 AND created_at > $4::timestamptz - interval '1 hour'
+  ), decision AS (
+    SELECT (u.last IS NULL OR u.last <= $4::timestamptz - make_interval(secs => $5::int))
+           AND u.n < $6::int AND d.n < $7::int AS allowed
+    FROM user_sends u, destination_sends d
+  ), superseded AS (
+    UPDATE verification_codes SET superseded_at = $4
+    WHERE user_id = $1 AND channel = $2 AND consumed_at IS NULL AND superseded_at IS NULL
+      AND (SELECT allowed FROM decision)
+    RETURNING id
+  ), inserted AS (
+    INSERT INTO verification_codes
+      (id, user_id, channel, destination, code_hash, attempts, max_attempts, expires_at, created_at)
+    SELECT $8::uuid, $1, $2, $3, $9, 0, $10::int, $11::timestamptz, $4::timestamptz
+    FROM decision
+    WHERE allowed AND (SELECT count(*) FROM superseded) >= 0
+    RETURNING id
+  )
+  SELECT decision.allowed, u.times AS user_times, d.times AS destination_times,
+         (SELECT count(*)::int FROM inserted) AS inserted
+  FROM decision, user_sends u, destination_sends d`;
+
+const RETIRE_SQL = `
+  UPDATE verification_codes SET superseded_at = $2
+  WHERE id = $1 AND consumed_at IS NULL AND superseded_at IS NULL`;
+
+interface LockedUser {
+  id: number;
+  email: string | null;
+  phone: string | null;
+  status: VerificationStatus;
+}
+
+interface IssueRow {
+  allowed: boolean;
+  user_times: number[];
+  destination_times: number[];
+  inserted: number;
+}
+
+/**
+ * Sends a new code for `channel` to the user's current address (POST
+ * /verification/codes). Four round trips: BEGIN, lock the user, check limits
+ * and write, COMMIT; then the delivery.
+ */
+export async function issueCode(
+  deps: VerificationDeps,
+  userId: number,
+  channel: Channel,
+): Promise<IssuedCode> {
+  const { settings, sequelize } = deps;
+  const now = deps.now();
+  const id = randomUUID();
+  const code = generateCode(settings.codeLength);
+  const expiresAt = new Date(now.getTime() + settings.codeTtlSeconds * 1000);
+
+  const issued = await sequelize.transaction(async (transaction: Transaction) => {
+    const [user] = await sequelize.query<LockedUser>(LOCK_USER_SQL, {
+      bind: [userId],
+      type: QueryTypes.SELECT,
+      transaction,
+    });
+    if (!user) throw unknownUser();
+    if (isChannelVerified(user.status, channel)) {
+      throw new HttpError(409, 'already_verified', `The ${channel} is already verified`);
+    }
+    const destination = destinationOf(user, channel);
+    if (!destination) {
+      throw new HttpError(422, 'no_destination', `The user has no ${channel} to send a code to`);
+    }
+    const [row] = await sequelize.query<IssueRow>(ISSUE_SQL, {
+      bind: [
+        userId,
+        channel,
+        destination,
+        now.toISOString(),
+        settings.sendCooldownSeconds,
+        settings.maxSendsPerHour,
+        settings.maxSendsPerDestinationPerHour,
+        id,
+        hashCode(settings.pepper, { id, userId, channel, destination }, code),
+        settings.maxAttempts,
+        expiresAt.toISOString(),
+      ],
+      type: QueryTypes.SELECT,
+      transaction,
+    });
+    if (!row) throw new Error('issue query returned no row');
+    const userTimes = row.user_times.map(Number);
+    const destinationTimes = row.destination_times.map(Number);
+    if (!row.allowed || row.inserted !== 1) {
+      const limit = nextSendAllowedAt(now.getTime(), userTimes, destinationTimes, settings);
+      const seconds = retryAfterSeconds(now.getTime(), limit.at);
+      throw new HttpError(
+        429,
+        'rate_limited',
+        'Too many codes requested; try again later',
+        { reason: limit.reason ?? 'cooldown', retryAfterSeconds: seconds },
+        { 'Retry-After': String(seconds) },
+      );
+    }
+    // The send just made counts from now on.
+    const next = nextSendAllowedAt(
+      now.getTime(),
+      [...userTimes, now.getTime()],
+      [...destinationTimes, now.getTime()],
+      settings,
+    );
+    return { destination, resendAvailableAt: new Date(next.at) };
+  });
+
+  const masked = maskDestination(channel, issued.destination);
+  try {
+    await deps.sender.send({
+      channel,
+      destination: issued.destination,
+      code,
+      expiresAt,
+      ttlMinutes: Math.max(1, Math.round(settings.codeTtlSeconds / 60)),
+    });
+  } catch (err) {
+    // The new code must not stay usable; it still counts toward the caps, and
+    // the code it superseded stays superseded.
+    await sequelize.query(RETIRE_SQL, { bind: [id, now.toISOString()] });
+    deps.logger?.warn('verification code delivery failed', {
+      codeId: id,
+      channel,
+      destination: masked,
+      error: err instanceof Error ? err.message : String(err),
+    });
+    throw new HttpError(502, 'delivery_failed', 'The code could not be delivered; try again later');
+  }
+  deps.logger?.info('verification code sent', { codeId: id, userId, channel, destination: masked });
+  return {
+    id,
+    channel,
+    destination: masked,
+    expiresAt: expiresAt.toISOString(),
+    resendAvailableAt: issued.resendAvailableAt.toISOString(),
+  };
+}
+
+// The user and the active code (if any) in one round trip; this read is also
+// what tells an unknown user (401) apart.
+const READ_ACTIVE_SQL = `
+  SELECT u.email, u.phone,
+         c.id, c.destination, c.code_hash, c.attempts, c.max_attempts, c.expires_at
+  FROM users u
+  LEFT JOIN verification_codes c
+    ON c.user_id = u.id AND c.channel = $2 AND c.consumed_at IS NULL AND c.superseded_at IS NULL
+  WHERE u.id = $1`;
+
+// A wrong try: counted atomically, never past max_attempts.
+const COUNT_ATTEMPT_SQL = `
+  UPDATE verification_codes SET attempts = attempts + 1
+  WHERE id = $1 AND consumed_at IS NULL AND superseded_at IS NULL
+    AND attempts < max_attempts AND expires_at > $2::timestamptz
+  RETURNING attempts, max_attempts`;
+
+// A right try: consume the code and move the user's status in one statement
+// (one transaction). Only one of concurrent submissions matches the
+// "consumed_at IS NULL" row; the others re-check it after the winner commits
+// and update nothing. The status is computed from the row as it is when
+// updated, so verifying phone and email at the same time ends "verified"; and
+// the user row must still hold the address the code was sent to.
+const CONSUME_SQL = `
+  WITH consumed AS (
+    UPDATE verification_codes SET consumed_at = $2::timestamptz
+    WHERE id = $1 AND consumed_at IS NULL AND superseded_at IS NULL
+      AND attempts < max_attempts AND expires_at > $2::timestamptz
+    RETURNING user_id, channel, destination
+  )
+  UPDATE users u
+  SET verification_status = CASE
+        WHEN u.verification_status IN ($3::enum_users_verification_status, 'verified')
+        THEN $4::enum_users_verification_status
+        ELSE $5::enum_users_verification_status
+      END,
+      updated_at = $2::timestamptz
+  FROM consumed
+  WHERE u.id = consumed.user_id
+    AND (CASE consumed.channel WHEN 'email' THEN u.email ELSE u.phone END) = consumed.destination
+  RETURNING u.verification_status AS status`;
+
+interface ActiveRow {
+  email: string | null;
+  phone: string | null;
+  id: string | null;
+  destination: string | null;
+  code_hash: string | null;
+  attempts: number | null;
+  max_attempts: number | null;
+  expires_at: Date | null;
+}
+
+/**
+ * Checks a code (POST /verification/verify), answering in the SPEC's order:
+ * malformed 400, no active code 404, expired 410, attempts used up 429, wrong
+ * 422 (429 on the last attempt). Two round trips, no explicit transaction.
+ */
+export async function verifyCode(
+  deps: VerificationDeps,
+  userId: number,
+  channel: Channel,
+  code: string,
+): Promise<VerifyResult> {
+  const { settings, sequelize } = deps;
+  if (!isWellFormedCode(code, settings.codeLength)) {
+    throw badRequest(`code must be ${settings.codeLength} digits`);
+  }
+  const now = deps.now();
+  const other: Channel = channel === 'phone' ? 'email' : 'phone';
+
+  // A conditional write that changes nothing means a concurrent request changed
+  // the code; read again and answer from the new state (at most a few rounds).
+  for (let round = 0; round < 3; round += 1) {
+    const [row] = await sequelize.query<ActiveRow>(READ_ACTIVE_SQL, {
+      bind: [userId, channel],
+      type: QueryTypes.SELECT,
+    });
+    if (!row) throw unknownUser();
+    if (!row.id || row.destination === null || row.destination !== destinationOf(row, channel)) {
+      throw noActiveCode();
+    }
+    if ((row.expires_at as Date).getTime() <= now.getTime()) {
+      throw new HttpError(410, 'code_expired', 'The code has expired; request a new one');
+    }
+    const maxAttempts = row.max_attempts as number;
+    if ((row.attempts as number) >= maxAttempts) throw tooManyAttempts();
+
+    const binding = { id: row.id, userId, channel, destination: row.destination };
+    if (codeMatches(settings.pepper, binding, code, row.code_hash as string)) {
+      const [done] = await sequelize.query<{ status: VerificationStatus }>(CONSUME_SQL, {
+        bind: [
+          row.id,
+          now.toISOString(),
+          `${other}_verified`,
+          withChannelVerified(`${other}_verified`, channel),
+          withChannelVerified('unverified', channel),
+        ],
+        type: QueryTypes.SELECT,
+      });
+      if (done) {
+        deps.logger?.info('verification code accepted', { codeId: row.id, userId, channel });
+        return { verified: true, verification: verificationInfoOf(userId, done.status) };
+      }
+    } else {
+      const [counted] = await sequelize.query<{ attempts: number; max_attempts: number }>(
+        COUNT_ATTEMPT_SQL,
+        { bind: [row.id, now.toISOString()], type: QueryTypes.SELECT },
+      );
+      if (counted) {
+        const remaining = counted.max_attempts - counted.attempts;
+        deps.logger?.info('verification code rejected', {
+          codeId: row.id,
+          userId,
+          channel,
+          attemptsRemaining: remaining,
+        });
+        if (remaining <= 0) throw tooManyAttempts();
+        throw new HttpError(422, 'invalid_code', 'The code is not correct', {
+          attemptsRemaining: remaining,
+        });
+      }
+    }
+  }
+  throw noActiveCode();
+}
+
+/** VerificationInfo of a user, or undefined for an unknown id. */
+export async function getVerification(
+  deps: Pick<VerificationDeps, 'sequelize'>,
+  userId: number,
+): Promise<VerificationInfo | undefined> {
+  const [row] = await deps.sequelize.query<{ status: VerificationStatus }>(
+    'SELECT verification_status AS status FROM users WHERE id = $1',
+    { bind: [userId], type: QueryTypes.SELECT },
+  );
+  return row ? verificationInfoOf(userId, row.status) : undefined;
+}

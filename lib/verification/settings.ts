@@ -1,0 +1,197 @@
+import type { Channel } from '../../models';
+import { ConfigError } from '../errors';
+import { Env, intSetting, optionalSetting, requiredSetting, stageOf } from '../settings';
+
+export const ADAPTERS = ['log', 'webhook', 'ses', 'sns'] as const;
+export type AdapterName = (typeof ADAPTERS)[number];
+
+/** Which channels each adapter can deliver to. */
+export const ADAPTER_CHANNELS: Record<AdapterName, readonly Channel[]> = {
+  log: ['email', 'phone'],
+  webhook: ['email', 'phone'],
+  ses: ['email'],
+  sns: ['phone'],
+};
+
+export interface DeliverySettings {
+  /** The adapter serving each channel. */
+  byChannel: Record<Channel, AdapterName>;
+  webhookUrl: string | undefined;
+  webhookTimeoutMs: number;
+  sesFromAddress: string | undefined;
+  snsSenderId: string | undefined;
+  serviceName: string;
+}
+
+export interface VerificationSettings {
+  codeLength: number;
+  codeTtlSeconds: number;
+  maxAttempts: number;
+  sendCooldownSeconds: number;
+  maxSendsPerHour: number;
+  maxSendsPerDestinationPerHour: number;
+  pepper: string;
+  delivery: DeliverySettings;
+}
+
+const MIN_PEPPER_LENGTH = 16;
+
+/**
+ * CODE_DELIVERY is one adapter (`webhook`) or a comma-separated list
+ * (`ses,sns`): each channel is served by the first listed adapter that can
+ * deliver to it. Every channel must be served, and every listed adapter used.
+ */
+export function parseDelivery(raw: string | undefined, isProduction: boolean): AdapterName[] {
+  if (raw === undefined) {
+    if (isProduction) {
+      throw new ConfigError(
+        'CODE_DELIVERY',
+        'is required on a production stage (webhook, ses, sns or a list such as ses,sns)',
+      );
+    }
+    return ['log'];
+  }
+  const names = raw.split(',').map((s) => s.trim().toLowerCase());
+  const adapters: AdapterName[] = [];
+  for (const name of names) {
+    if (!(ADAPTERS as readonly string[]).includes(name)) {
+      throw new ConfigError(
+        'CODE_DELIVERY',
+        `has an unknown adapter "${name}" (one of ${ADAPTERS.join(', ')})`,
+      );
+    }
+    if (adapters.includes(name as AdapterName)) {
+      throw new ConfigError('CODE_DELIVERY', `lists "${name}" twice`);
+    }
+    adapters.push(name as AdapterName);
+  }
+  if (isProduction && adapters.includes('log')) {
+    throw new ConfigError(
+      'CODE_DELIVERY',
+      'is "log" on a production stage: codes would only be written to the logs',
+    );
+  }
+  return adapters;
+}
+
+function channelAssignment(adapters: AdapterName[]): Record<Channel, AdapterName> {
+  const pick = (channel: Channel) => adapters.find((a) => ADAPTER_CHANNELS[a].includes(channel));
+  const email = pick('email');
+  const phone = pick('phone');
+  if (!email || !phone) {
+    const missing = !email ? 'email' : 'phone';
+    throw new ConfigError(
+      'CODE_DELIVERY',
+      `"${adapters.join(',')}" cannot deliver ${missing} codes (add ${missing === 'email' ? 'ses' : 'sns'} or webhook)`,
+    );
+  }
+  for (const a of adapters) {
+    if (a !== email && a !== phone) {
+      throw new ConfigError(
+        'CODE_DELIVERY',
+        `lists "${a}", which serves no channel (each channel uses the first adapter that can deliver to it)`,
+      );
+    }
+  }
+  return { email, phone };
+}
+
+export function deliverySettings(env: Env, isProduction: boolean): DeliverySettings {
+  const adapters = parseDelivery(optionalSetting(env, 'CODE_DELIVERY'), isProduction);
+  const byChannel = channelAssignment(adapters);
+
+  let webhookUrl: string | undefined;
+  if (adapters.includes('webhook')) {
+    webhookUrl = requiredSetting(env, 'CODE_WEBHOOK_URL', 'CODE_DELIVERY uses webhook');
+    let parsed: URL;
+    try {
+      parsed = new URL(webhookUrl);
+    } catch {
+      throw new ConfigError('CODE_WEBHOOK_URL', `is not a valid URL: "${webhookUrl}"`);
+    }
+    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+      throw new ConfigError('CODE_WEBHOOK_URL', 'must be an http:// or https:// URL');
+    }
+  }
+
+  let sesFromAddress: string | undefined;
+  if (adapters.includes('ses')) {
+    sesFromAddress = requiredSetting(env, 'SES_FROM_ADDRESS', 'CODE_DELIVERY uses ses').trim();
+    if (!/^[^\s@]+@[^\s@]+$/.test(sesFromAddress) && !/<[^\s@]+@[^\s@]+>$/.test(sesFromAddress)) {
+      throw new ConfigError('SES_FROM_ADDRESS', `is not an email address: "${sesFromAddress}"`);
+    }
+  }
+
+  const snsSenderId = optionalSetting(env, 'SNS_SENDER_ID')?.trim();
+  // AWS: 1-11 characters, letters, digits and hyphens, at least one letter.
+  if (snsSenderId !== undefined && !/^(?=.*[A-Za-z])[A-Za-z0-9-]{1,11}$/.test(snsSenderId)) {
+    throw new ConfigError(
+      'SNS_SENDER_ID',
+      'must be 1-11 letters, digits or hyphens with at least one letter',
+    );
+  }
+
+  return {
+    byChannel,
+    webhookUrl,
+    // The function timeout is 10 s: a webhook must give up well inside it.
+    webhookTimeoutMs: intSetting(env, 'CODE_WEBHOOK_TIMEOUT_MS', 3000, { min: 100, max: 8000 }),
+    sesFromAddress,
+    snsSenderId,
+    serviceName: optionalSetting(env, 'SERVICE_NAME')?.trim() ?? 'verification-service',
+  };
+}
+
+/** Every verification setting, validated; a problem is a ConfigError naming the setting. */
+export function verificationSettings(env: Env): VerificationSettings {
+  const { isProduction } = stageOf(env);
+  const pepper = requiredSetting(
+    env,
+    'VERIFICATION_CODE_PEPPER',
+    'or VERIFICATION_CODE_PEPPER_SECRET_ID; a random secret of at least 16 characters',
+  );
+  if (pepper.length < MIN_PEPPER_LENGTH) {
+    throw new ConfigError(
+      'VERIFICATION_CODE_PEPPER',
+      `must be at least ${MIN_PEPPER_LENGTH} characters`,
+    );
+  }
+  return {
+    codeLength: intSetting(env, 'VERIFICATION_CODE_LENGTH', 6, { min: 4, max: 10 }),
+    codeTtlSeconds: intSetting(env, 'VERIFICATION_CODE_TTL_SECONDS', 600, {
+      min: 30,
+      max: 86400,
+    }),
+    maxAttempts: intSetting(env, 'VERIFICATION_MAX_ATTEMPTS', 5, { min: 1, max: 100 }),
+    // At most an hour: the cooldown is measured within the hourly window.
+    sendCooldownSeconds: intSetting(env, 'VERIFICATION_SEND_COOLDOWN_SECONDS', 30, {
+      min: 0,
+      max: 3600,
+    }),
+    maxSendsPerHour: intSetting(env, 'VERIFICATION_MAX_SENDS_PER_HOUR', 5, { min: 1, max: 1000 }),
+    maxSendsPerDestinationPerHour: intSetting(
+      env,
+      'VERIFICATION_MAX_SENDS_PER_DESTINATION_PER_HOUR',
+      10,
+      { min: 1, max: 10000 },
+    ),
+    pepper,
+    delivery: deliverySettings(env, isProduction),
+  };
+}
+
+/**
+ * Checks the verification settings at import, so a misconfigured function stops
+ * at start. A pepper given as VERIFICATION_CODE_PEPPER_SECRET_ID is only checked
+ * for presence here; it is resolved with the other secrets on the first request.
+ */
+export function checkVerificationSettingsAtStart(env: Env = process.env): void {
+  const withSecretsPresent: Env = { ...env };
+  if (
+    optionalSetting(env, 'VERIFICATION_CODE_PEPPER') === undefined &&
+    optionalSetting(env, 'VERIFICATION_CODE_PEPPER_SECRET_ID') !== undefined
+  ) {
+    withSecretsPresent.VERIFICATION_CODE_PEPPER = 'x'.repeat(MIN_PEPPER_LENGTH);
+  }
+  verificationSettings(withSecretsPresent);
+}

@@ -1,0 +1,191 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { ConfigError } from '../../lib/errors';
+import {
+  checkVerificationSettingsAtStart,
+  verificationSettings,
+} from '../../lib/verification/settings';
+import { TEST_JWT_SECRET } from '../helpers/tokens';
+
+const PEPPER = 'unit-test-pepper-0123456789';
+const base = { VERIFICATION_CODE_PEPPER: PEPPER };
+
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    verificationSettings(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('verificationSettings', () => {
+  it('has the documented defaults', () => {
+    expect(verificationSettings(base)).toEqual({
+      codeLength: 6,
+      codeTtlSeconds: 600,
+      maxAttempts: 5,
+      sendCooldownSeconds: 30,
+      maxSendsPerHour: 5,
+      maxSendsPerDestinationPerHour: 10,
+      pepper: PEPPER,
+      delivery: {
+        byChannel: { email: 'log', phone: 'log' },
+        webhookUrl: undefined,
+        webhookTimeoutMs: 3000,
+        sesFromAddress: undefined,
+        snsSenderId: undefined,
+        serviceName: 'verification-service',
+      },
+    });
+  });
+
+  it.each([
+    [{ VERIFICATION_CODE_PEPPER: '' }, 'VERIFICATION_CODE_PEPPER'],
+    [{ VERIFICATION_CODE_PEPPER: 'too-short' }, 'VERIFICATION_CODE_PEPPER'],
+    [{ VERIFICATION_CODE_LENGTH: '3' }, 'VERIFICATION_CODE_LENGTH'],
+    [{ VERIFICATION_CODE_LENGTH: '11' }, 'VERIFICATION_CODE_LENGTH'],
+    [{ VERIFICATION_CODE_LENGTH: 'six' }, 'VERIFICATION_CODE_LENGTH'],
+    [{ VERIFICATION_CODE_TTL_SECONDS: '10m' }, 'VERIFICATION_CODE_TTL_SECONDS'],
+    [{ VERIFICATION_MAX_ATTEMPTS: '0' }, 'VERIFICATION_MAX_ATTEMPTS'],
+    [{ VERIFICATION_SEND_COOLDOWN_SECONDS: '-1' }, 'VERIFICATION_SEND_COOLDOWN_SECONDS'],
+    [{ VERIFICATION_MAX_SENDS_PER_HOUR: '0' }, 'VERIFICATION_MAX_SENDS_PER_HOUR'],
+    [
+      { VERIFICATION_MAX_SENDS_PER_DESTINATION_PER_HOUR: '1.5' },
+      'VERIFICATION_MAX_SENDS_PER_DESTINATION_PER_HOUR',
+    ],
+    [{ CODE_DELIVERY: 'carrier-pigeon' }, 'CODE_DELIVERY'],
+    [{ CODE_DELIVERY: 'ses' }, 'CODE_DELIVERY'],
+    [{ CODE_DELIVERY: 'sns' }, 'CODE_DELIVERY'],
+    [{ CODE_DELIVERY: 'webhook,ses', CODE_WEBHOOK_URL: 'http://x' }, 'CODE_DELIVERY'],
+    [{ CODE_DELIVERY: 'log,log' }, 'CODE_DELIVERY'],
+    [{ STAGE: 'prod' }, 'CODE_DELIVERY'],
+    [{ STAGE: 'production', CODE_DELIVERY: 'log' }, 'CODE_DELIVERY'],
+    [{ STAGE: 'prod', CODE_DELIVERY: 'ses,log', SES_FROM_ADDRESS: 'a@b.c' }, 'CODE_DELIVERY'],
+    [{ CODE_DELIVERY: 'webhook' }, 'CODE_WEBHOOK_URL'],
+    [{ CODE_DELIVERY: 'webhook', CODE_WEBHOOK_URL: 'not a url' }, 'CODE_WEBHOOK_URL'],
+    [{ CODE_DELIVERY: 'webhook', CODE_WEBHOOK_URL: 'ftp://x/y' }, 'CODE_WEBHOOK_URL'],
+    [
+      { CODE_DELIVERY: 'webhook', CODE_WEBHOOK_URL: 'http://x', CODE_WEBHOOK_TIMEOUT_MS: '60000' },
+      'CODE_WEBHOOK_TIMEOUT_MS',
+    ],
+    [{ CODE_DELIVERY: 'ses,sns' }, 'SES_FROM_ADDRESS'],
+    [{ CODE_DELIVERY: 'ses,sns', SES_FROM_ADDRESS: 'nobody' }, 'SES_FROM_ADDRESS'],
+    [
+      { CODE_DELIVERY: 'ses,sns', SES_FROM_ADDRESS: 'a@b.c', SNS_SENDER_ID: 'TOO-LONG-SENDER' },
+      'SNS_SENDER_ID',
+    ],
+  ])('refuses %j, naming %s', (env, setting) => {
+    const err = configError({ ...base, ...env } as Record<string, string>);
+    expect(err.setting).toBe(setting);
+    expect(err.message).toContain(setting);
+  });
+
+  it('assigns each channel the first adapter that can deliver to it', () => {
+    const env = {
+      ...base,
+      STAGE: 'prod',
+      CODE_DELIVERY: ' SES , SNS ',
+      SES_FROM_ADDRESS: 'Service <no-reply@example.com>',
+      SNS_SENDER_ID: 'Verify',
+      SERVICE_NAME: 'Acme',
+    };
+    expect(verificationSettings(env).delivery).toMatchObject({
+      byChannel: { email: 'ses', phone: 'sns' },
+      sesFromAddress: 'Service <no-reply@example.com>',
+      snsSenderId: 'Verify',
+      serviceName: 'Acme',
+    });
+    expect(
+      verificationSettings({
+        ...base,
+        CODE_DELIVERY: 'ses,webhook',
+        SES_FROM_ADDRESS: 'a@b.c',
+        CODE_WEBHOOK_URL: 'https://hooks.example/codes',
+      }).delivery.byChannel,
+    ).toEqual({ email: 'ses', phone: 'webhook' });
+  });
+
+  it('accepts a pepper secret id at start, but not at run time', () => {
+    const env = { VERIFICATION_CODE_PEPPER_SECRET_ID: 'arn:aws:secretsmanager:x' };
+    expect(() => checkVerificationSettingsAtStart(env)).not.toThrow();
+    expect(() => checkVerificationSettingsAtStart({})).toThrow(/VERIFICATION_CODE_PEPPER/);
+    expect(() => verificationSettings(env)).toThrow(/VERIFICATION_CODE_PEPPER/);
+  });
+});
+
+describe('a misconfigured verification function stops at start', () => {
+  const root = path.resolve(__dirname, '..', '..');
+  const good = {
+    PATH: process.env.PATH ?? '',
+    DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none',
+    AUTH_JWT_SECRET: TEST_JWT_SECRET,
+    VERIFICATION_CODE_PEPPER: PEPPER,
+  };
+
+  /** Loads a handler module in a fresh Node process: its exit status and output. */
+  function loadInChild(handler: string, env: Record<string, string>) {
+    return new Promise<{ status: number | null; output: string }>((resolve, reject) => {
+      const child = spawn(
+        process.execPath,
+        ['--require', 'tsx/cjs', '-e', `require(${JSON.stringify(handler)})`],
+        { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let output = '';
+      child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+      child.on('error', reject);
+      child.on('exit', (status) => resolve({ status, output }));
+    });
+  }
+
+  it('exits at import with a message naming the setting (separate Node processes)', async () => {
+    const { VERIFICATION_CODE_PEPPER: _omit, ...withoutPepper } = good;
+    const [noPepper, prodLog, ok, secretPepper] = await Promise.all([
+      loadInChild('./functions/verification/issueCode.ts', withoutPepper),
+      loadInChild('./functions/verification/verifyCode.ts', {
+        ...good,
+        STAGE: 'prod',
+        CODE_DELIVERY: 'log',
+      }),
+      loadInChild('./functions/verification/issueCode.ts', good),
+      loadInChild('./functions/verification/verifyCode.ts', {
+        ...withoutPepper,
+        VERIFICATION_CODE_PEPPER_SECRET_ID: 'ssm:/verification/pepper',
+      }),
+    ]);
+    expect(noPepper.status).not.toBe(0);
+    expect(noPepper.output).toContain('Configuration error: VERIFICATION_CODE_PEPPER');
+    expect(prodLog.status).not.toBe(0);
+    expect(prodLog.output).toContain('Configuration error: CODE_DELIVERY');
+    expect(ok).toEqual({ status: 0, output: '' });
+    expect(secretPepper).toEqual({ status: 0, output: '' });
+  }, 120_000);
+
+  // The same check for more settings, importing the modules afresh in this process.
+  const saved = process.env;
+  afterEach(() => {
+    process.env = saved;
+  });
+
+  it.each([
+    ['issueCode', { VERIFICATION_CODE_LENGTH: '12' }, 'VERIFICATION_CODE_LENGTH'],
+    ['verifyCode', { VERIFICATION_MAX_ATTEMPTS: 'five' }, 'VERIFICATION_MAX_ATTEMPTS'],
+    ['issueCode', { STAGE: 'production' }, 'CODE_DELIVERY'],
+    ['verifyCode', { CODE_DELIVERY: 'webhook' }, 'CODE_WEBHOOK_URL'],
+    ['issueCode', { CODE_DELIVERY: 'ses,sns' }, 'SES_FROM_ADDRESS'],
+    ['getMyVerification', { AUTH_JWT_SECRET: '' }, 'AUTH_JWKS_URL'],
+    ['getUserVerification', { AUTH_JWKS_URL: 'https://example.com/jwks.json' }, 'AUTH_JWKS_URL'],
+    ['getUserVerification', { DATABASE_URL: '' }, 'DATABASE_URL'],
+  ])('%s with %j names %s', (handler, env, setting) => {
+    process.env = { ...good, ...env };
+    expect(() =>
+      jest.isolateModules(() => {
+        // A fresh import is the point here: the check runs at module load.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        require(`../../functions/verification/${handler}`);
+      }),
+    ).toThrow(`Configuration error: ${setting}`);
+  });
+});
