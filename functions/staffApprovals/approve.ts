@@ -1,6 +1,6 @@
 import { apiContext, checkApiSettingsAtStart } from '../../lib/app';
 import { httpHandler, json, parseBody } from '../../lib/http';
-import { decideRequest, requireStaff } from '../../services/staffApprovals';
+import { decideRequest, requireStaff } from '../../lib/staffApprovals/service';
 import { depsOf, requestIdOf } from './common';
 import { approveBodySchema } from './schemas';
 

@@ -1,6 +1,6 @@
 import { apiContext, checkApiSettingsAtStart } from '../../lib/app';
 import { httpHandler, json, parseBody } from '../../lib/http';
-import { cancelRequest } from '../../services/staffApprovals';
+import { cancelRequest } from '../../lib/staffApprovals/service';
 import { depsOf, requestIdOf } from './common';
 import { cancelBodySchema } from './schemas';
 

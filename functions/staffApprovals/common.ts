@@ -1,7 +1,7 @@
 import type { ApiContext } from '../../lib/app';
 import type { HttpEvent } from '../../lib/http';
 import { validate } from '../../lib/http';
-import type { StaffApprovalDeps } from '../../services/staffApprovals';
+import type { StaffApprovalDeps } from '../../lib/staffApprovals/service';
 import { requestIdSchema } from './schemas';
 
 /** The service's dependencies from the container's context. */

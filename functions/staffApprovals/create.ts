@@ -1,6 +1,6 @@
 import { apiContext, checkApiSettingsAtStart } from '../../lib/app';
 import { httpHandler, json, parseBody } from '../../lib/http';
-import { createRequest } from '../../services/staffApprovals';
+import { createRequest } from '../../lib/staffApprovals/service';
 import { depsOf } from './common';
 import { createRequestSchema } from './schemas';
 

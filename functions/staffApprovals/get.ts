@@ -1,6 +1,6 @@
 import { apiContext, checkApiSettingsAtStart } from '../../lib/app';
 import { httpHandler, json } from '../../lib/http';
-import { getRequest } from '../../services/staffApprovals';
+import { getRequest } from '../../lib/staffApprovals/service';
 import { depsOf, requestIdOf } from './common';
 
 checkApiSettingsAtStart();

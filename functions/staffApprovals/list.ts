@@ -1,6 +1,6 @@
 import { apiContext, checkApiSettingsAtStart } from '../../lib/app';
 import { httpHandler, json, validate } from '../../lib/http';
-import { listRequests } from '../../services/staffApprovals';
+import { listRequests } from '../../lib/staffApprovals/service';
 import { depsOf } from './common';
 import { listQuerySchema } from './schemas';
 

@@ -12,7 +12,7 @@ import {
   getRequest,
   listRequests,
   StaffApprovalDeps,
-} from '../../services/staffApprovals';
+} from '../../lib/staffApprovals/service';
 import { buildUser, unique } from '../helpers/factories';
 import { createTestDatabase, TestDatabase } from '../helpers/testDatabase';
 

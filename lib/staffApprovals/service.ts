@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { QueryTypes, Sequelize, Transaction } from 'sequelize';
-import { badRequest, forbidden, HttpError, notFound, serviceUnavailable } from '../lib/errors';
-import type { Channel, Models, RequestStatus } from '../models';
+import { badRequest, forbidden, HttpError, notFound, serviceUnavailable } from '../errors';
+import type { Channel, Models, RequestStatus } from '../../models';
 
 /**
  * The staff maker-checker queue (SPEC §4, §5): users file approval requests,
