@@ -165,6 +165,23 @@ export function expectToSatisfySpec(res: SpecResponse): void {
   }
 }
 
+/**
+ * The request path as the spec matcher should see it: every segment fully
+ * percent-encoded, so that characters it gives a meaning to (braces as a
+ * template, `;` as matrix parameters) stay plain data, as they are to API Gateway.
+ */
+function specPath(baseUrl: string, path: string): string {
+  const sent = new URL(`${baseUrl}${path}`);
+  const segments = sent.pathname.split('/').map((segment) => {
+    try {
+      return encodeURIComponent(decodeURIComponent(segment));
+    } catch {
+      return encodeURIComponent(segment);
+    }
+  });
+  return `${segments.join('/')}${sent.search}`;
+}
+
 export function apiClient(baseUrl: string) {
   return async function call<T = Record<string, unknown>>(
     method: string,
@@ -196,11 +213,8 @@ export function apiClient(baseUrl: string) {
       body: parsed as T,
       text,
     };
-    // Validate against the path as it went on the wire (fetch percent-encodes
-    // characters such as braces that the spec matcher would read as a template).
-    const sent = new URL(`${baseUrl}${path}`);
     if (!opts.skipSpecCheck) {
-      expectToSatisfySpec(toSpecResponse(method, `${sent.pathname}${sent.search}`, result));
+      expectToSatisfySpec(toSpecResponse(method, specPath(baseUrl, path), result));
     }
     return result;
   };
