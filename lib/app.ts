@@ -1,4 +1,5 @@
 import type { User } from '../models';
+import { onceAsync } from './once';
 import {
   authenticate,
   authenticatedUserId,
@@ -41,19 +42,11 @@ export interface ApiContext {
   authenticatedUserId(event: HttpEvent): Promise<number>;
 }
 
-let contextPromise: Promise<ApiContext> | undefined;
-
 /**
  * The container's context, built on the first request: settings (with secrets
  * resolved), one Sequelize instance, one token verifier.
  */
-export function apiContext(): Promise<ApiContext> {
-  contextPromise ??= buildApiContext().catch((err) => {
-    contextPromise = undefined;
-    throw err;
-  });
-  return contextPromise;
-}
+export const apiContext: () => Promise<ApiContext> = onceAsync(buildApiContext);
 
 async function buildApiContext(): Promise<ApiContext> {
   const env = await runtimeEnv();

@@ -3,25 +3,18 @@ import { createCodeSender } from '../delivery';
 import { logger } from '../logger';
 import type { VerificationDeps } from './service';
 import { verificationSettings } from './settings';
+import { onceAsync } from '../once';
 
 export interface VerificationContext {
   api: ApiContext;
   deps: VerificationDeps;
 }
 
-let contextPromise: Promise<VerificationContext> | undefined;
-
 /**
  * The container's verification dependencies, built once on the first request
  * from the resolved environment (the pepper may come from a secret).
  */
-export function verificationContext(): Promise<VerificationContext> {
-  contextPromise ??= buildContext().catch((err) => {
-    contextPromise = undefined;
-    throw err;
-  });
-  return contextPromise;
-}
+export const verificationContext: () => Promise<VerificationContext> = onceAsync(buildContext);
 
 async function buildContext(): Promise<VerificationContext> {
   const api = await apiContext();
