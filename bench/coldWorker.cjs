@@ -13,7 +13,11 @@ async function main() {
   const result = { loadMs };
   if (eventFile) {
     const event = JSON.parse(fs.readFileSync(eventFile, 'utf8'));
-    const context = { awsRequestId: 'cold', functionName: 'bench', getRemainingTimeInMillis: () => 10000 };
+    const context = {
+      awsRequestId: 'cold',
+      functionName: 'bench',
+      getRemainingTimeInMillis: () => 10000,
+    };
     const t = process.hrtime.bigint();
     const response = await mod[exportName](event, context);
     result.firstRequestMs = Number(process.hrtime.bigint() - t) / 1e6;

@@ -94,7 +94,9 @@ const ATTEMPT = `
   RETURNING attempts, max_attempts`;
 
 function hmac(pepper: string, parts: (string | number)[]): string {
-  return createHmac('sha256', pepper).update(['v1', ...parts].join('\n')).digest('hex');
+  return createHmac('sha256', pepper)
+    .update(['v1', ...parts].join('\n'))
+    .digest('hex');
 }
 
 function mask(channel: string, destination: string): string {

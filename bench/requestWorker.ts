@@ -10,12 +10,22 @@ import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { Floor, FloorSettings } from './floor';
-import { BENCH_JWT_SECRET, BENCH_PEPPER, functionEnv, httpEvent, lambdaContext, tokenFor } from './lib/events';
+import {
+  BENCH_JWT_SECRET,
+  BENCH_PEPPER,
+  functionEnv,
+  httpEvent,
+  lambdaContext,
+  tokenFor,
+} from './lib/events';
 import { KNOWN_CODE, putKnownCode } from './lib/databases';
 import { startRoundTripProxy } from './lib/roundTripProxy';
 import { elapsedMs, summarize, Summary } from './lib/stats';
 
-type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<{ statusCode?: number; body?: string }>;
+type Handler = (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<{ statusCode?: number; body?: string }>;
 
 export interface WorkerInput {
   iterations: number;
@@ -84,7 +94,10 @@ function expectStatus(what: string, expected: number, got: { statusCode?: number
 }
 
 /** Loads one copy of the handlers with DATABASE_URL = url (they read it on the first request). */
-async function handlerTarget(url: string, files: { issue: string; verify: string; list: string }): Promise<Target> {
+async function handlerTarget(
+  url: string,
+  files: { issue: string; verify: string; list: string },
+): Promise<Target> {
   Object.assign(process.env, functionEnv(url));
   const issue = loadHandler(files.issue);
   const verify = loadHandler(files.verify);
@@ -109,7 +122,11 @@ async function handlerTarget(url: string, files: { issue: string; verify: string
   // A first request (401, no token) builds each container's context (settings,
   // pool, token verifier) now, while DATABASE_URL still names this database.
   const anonymous = httpEvent({ method: 'POST', route: '/verification/codes', body: {} });
-  for (const [name, h] of [['issue', issue], ['verify', verify], ['list', list]] as const) {
+  for (const [name, h] of [
+    ['issue', issue],
+    ['verify', verify],
+    ['list', list],
+  ] as const) {
     expectStatus(`handler ${name} context`, 401, await h(anonymous, lambdaContext(name)));
   }
   return target;
@@ -145,10 +162,30 @@ async function main(): Promise<void> {
   // Users per role: distinct ranges, so that no two variants share a user's history.
   const USERS = 100;
   const variants = [
-    { label: 'handler small', db: 'small' as const, target: await handlerTarget(input.databases.small, input.handlers.small), base: 50001 },
-    { label: 'floor small', db: 'small' as const, target: await floorTarget(input.databases.small), base: 50201 },
-    { label: 'handler large', db: 'large' as const, target: await handlerTarget(input.databases.large, input.handlers.large), base: 50401 },
-    { label: 'floor large', db: 'large' as const, target: await floorTarget(input.databases.large), base: 50601 },
+    {
+      label: 'handler small',
+      db: 'small' as const,
+      target: await handlerTarget(input.databases.small, input.handlers.small),
+      base: 50001,
+    },
+    {
+      label: 'floor small',
+      db: 'small' as const,
+      target: await floorTarget(input.databases.small),
+      base: 50201,
+    },
+    {
+      label: 'handler large',
+      db: 'large' as const,
+      target: await handlerTarget(input.databases.large, input.handlers.large),
+      base: 50401,
+    },
+    {
+      label: 'floor large',
+      db: 'large' as const,
+      target: await floorTarget(input.databases.large),
+      base: 50601,
+    },
   ];
   const tokens = new Map<number, string>();
   for (const v of variants) {
@@ -188,11 +225,18 @@ async function main(): Promise<void> {
 
   // Round trips, through the counting proxy, on the small database.
   const small = new URL(input.databases.small);
-  const proxy = await startRoundTripProxy({ host: small.hostname, port: Number(small.port || 5432) });
+  const proxy = await startRoundTripProxy({
+    host: small.hostname,
+    port: Number(small.port || 5432),
+  });
   const viaProxy = new URL(small);
   viaProxy.host = `127.0.0.1:${proxy.port}`;
   const counted = [
-    { label: 'handler', target: await handlerTarget(viaProxy.toString(), input.handlers.count), base: 50801 },
+    {
+      label: 'handler',
+      target: await handlerTarget(viaProxy.toString(), input.handlers.count),
+      base: 50801,
+    },
     { label: 'floor', target: await floorTarget(viaProxy.toString()), base: 50901 },
   ];
   const trips: Record<string, number[]> = {};

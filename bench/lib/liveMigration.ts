@@ -20,7 +20,10 @@ export interface LiveMigrationResult {
  * up`, a process of its own) while this process inserts and updates users on
  * another connection in a loop, timing every statement.
  */
-export async function migrateUnderLoad(url: string, userCount: number): Promise<LiveMigrationResult> {
+export async function migrateUnderLoad(
+  url: string,
+  userCount: number,
+): Promise<LiveMigrationResult> {
   const writer = new pg.Client({ connectionString: url });
   await writer.connect();
   let running = true;
@@ -32,10 +35,10 @@ export async function migrateUnderLoad(url: string, userCount: number): Promise<
       n += 1;
       const id = 1 + ((n * 7919) % userCount);
       let t = process.hrtime.bigint();
-      await writer.query(
-        `INSERT INTO users (email, phone, name) VALUES ($1, $2, 'live writer')`,
-        [`live${n}@example.org`, `+1666${String(n).padStart(7, '0')}`],
-      );
+      await writer.query(`INSERT INTO users (email, phone, name) VALUES ($1, $2, 'live writer')`, [
+        `live${n}@example.org`,
+        `+1666${String(n).padStart(7, '0')}`,
+      ]);
       if (migrating) latencies.push(elapsedMs(t));
       t = process.hrtime.bigint();
       await writer.query(`UPDATE users SET name = $2, updated_at = now() WHERE id = $1`, [
