@@ -70,7 +70,7 @@ function destinationOf(user: { email: string | null; phone: string | null }, cha
 // hold the same address at the same time, so sends to one destination are
 // serialised too, and the counts read by ISSUE_SQL (a new statement, hence a new
 // snapshot under READ COMMITTED) cannot be outdated by a concurrent send.
-const LOCK_USER_SQL = `
+export const LOCK_USER_SQL = `
   SELECT id, email, phone, verification_status AS status
   FROM users WHERE id = $1
   FOR NO KEY UPDATE`;
@@ -79,7 +79,7 @@ const LOCK_USER_SQL = `
 // it, supersede the active code and insert the new one. Referencing
 // "superseded" from the INSERT makes the UPDATE run first, so the partial unique
 // index (one active code per user and channel) never sees two active rows.
-const ISSUE_SQL = `
+export const ISSUE_SQL = `
   WITH user_sends AS (
     SELECT count(*)::int AS n, max(created_at) AS last,
            coalesce(array_agg((extract(epoch FROM created_at) * 1000)::float8 ORDER BY created_at),
@@ -235,7 +235,7 @@ export async function issueCode(
 
 // The user and the active code (if any) in one round trip; this read is also
 // what tells an unknown user (401) apart.
-const READ_ACTIVE_SQL = `
+export const READ_ACTIVE_SQL = `
   SELECT u.email, u.phone,
          c.id, c.destination, c.code_hash, c.attempts, c.max_attempts, c.expires_at
   FROM users u
@@ -244,7 +244,7 @@ const READ_ACTIVE_SQL = `
   WHERE u.id = $1`;
 
 // A wrong try: counted atomically, never past max_attempts.
-const COUNT_ATTEMPT_SQL = `
+export const COUNT_ATTEMPT_SQL = `
   UPDATE verification_codes SET attempts = attempts + 1
   WHERE id = $1 AND consumed_at IS NULL AND superseded_at IS NULL
     AND attempts < max_attempts AND expires_at > $2::timestamptz
@@ -256,7 +256,7 @@ const COUNT_ATTEMPT_SQL = `
 // and update nothing. The status is computed from the row as it is when
 // updated, so verifying phone and email at the same time ends "verified"; and
 // the user row must still hold the address the code was sent to.
-const CONSUME_SQL = `
+export const CONSUME_SQL = `
   WITH consumed AS (
     UPDATE verification_codes SET consumed_at = $2::timestamptz
     WHERE id = $1 AND consumed_at IS NULL AND superseded_at IS NULL

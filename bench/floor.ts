@@ -1,0 +1,258 @@
+/**
+ * The floor: POST /verification/codes and POST /verification/verify written
+ * directly on `pg`, with the least SQL the same work needs and the same
+ * guarantees (user row locked for the send, limits counted after the lock, the
+ * older code superseded in the same transaction; a verify that consumes the code
+ * and moves the status in one statement). It checks the same bearer token
+ * (jose, HS256) and the same HMAC, so the handler/floor ratio is what the
+ * handler adds on top: Sequelize, zod, the HTTP wrapper, the logger.
+ */
+import { createHmac, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
+import { jwtVerify } from 'jose';
+import pg from 'pg';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+
+export interface FloorSettings {
+  jwtSecret: string;
+  pepper: string;
+  codeLength: number;
+  ttlSeconds: number;
+  maxAttempts: number;
+  cooldownSeconds: number;
+  maxPerHour: number;
+  maxPerDestinationPerHour: number;
+}
+
+interface Reply {
+  statusCode: number;
+  body: string;
+}
+
+const reply = (statusCode: number, body: unknown): Reply => ({
+  statusCode,
+  body: JSON.stringify(body),
+});
+const fail = (statusCode: number, code: string) => reply(statusCode, { error: { code } });
+
+const LOCK = `SELECT email, phone, verification_status FROM users WHERE id = $1 FOR NO KEY UPDATE`;
+
+// Counts in a new snapshot (after the lock); supersede and insert only when allowed.
+const SEND = `
+  WITH u AS (
+    SELECT count(*)::int AS n, max(created_at) AS last, min(created_at) AS first
+    FROM verification_codes
+    WHERE user_id = $1 AND channel = $2 AND created_at > $4::timestamptz - interval '1 hour'
+  ), d AS (
+    SELECT count(*)::int AS n, min(created_at) AS first FROM verification_codes
+    WHERE destination = $3 AND created_at > $4::timestamptz - interval '1 hour'
+  ), ok AS (
+    SELECT (u.last IS NULL OR u.last <= $4::timestamptz - make_interval(secs => $5::int))
+           AND u.n < $6::int AND d.n < $7::int AS allowed FROM u, d
+  ), s AS (
+    UPDATE verification_codes SET superseded_at = $4
+    WHERE user_id = $1 AND channel = $2 AND consumed_at IS NULL AND superseded_at IS NULL
+      AND (SELECT allowed FROM ok)
+    RETURNING 1
+  ), i AS (
+    INSERT INTO verification_codes
+      (id, user_id, channel, destination, code_hash, max_attempts, expires_at, created_at)
+    SELECT $8::uuid, $1, $2, $3, $9, $10::int, $11::timestamptz, $4::timestamptz FROM ok
+    WHERE allowed AND (SELECT count(*) FROM s) >= 0
+    RETURNING 1
+  )
+  SELECT ok.allowed, u.n AS user_n, u.first AS user_first, d.n AS dest_n, d.first AS dest_first
+  FROM ok, u, d`;
+
+const READ = `
+  SELECT u.email, u.phone, c.id, c.destination, c.code_hash, c.attempts, c.max_attempts,
+         c.expires_at
+  FROM users u
+  LEFT JOIN verification_codes c ON c.user_id = u.id AND c.channel = $2
+   AND c.consumed_at IS NULL AND c.superseded_at IS NULL
+  WHERE u.id = $1`;
+
+const CONSUME = `
+  WITH c AS (
+    UPDATE verification_codes SET consumed_at = $2::timestamptz
+    WHERE id = $1 AND consumed_at IS NULL AND superseded_at IS NULL
+      AND attempts < max_attempts AND expires_at > $2::timestamptz
+    RETURNING user_id, channel, destination
+  )
+  UPDATE users u SET updated_at = $2::timestamptz,
+    verification_status = CASE
+      WHEN u.verification_status IN ($3::enum_users_verification_status, 'verified') THEN 'verified'
+      ELSE $4::enum_users_verification_status END
+  FROM c
+  WHERE u.id = c.user_id
+    AND (CASE c.channel WHEN 'email' THEN u.email ELSE u.phone END) = c.destination
+  RETURNING u.verification_status`;
+
+const ATTEMPT = `
+  UPDATE verification_codes SET attempts = attempts + 1
+  WHERE id = $1 AND consumed_at IS NULL AND superseded_at IS NULL
+    AND attempts < max_attempts AND expires_at > $2::timestamptz
+  RETURNING attempts, max_attempts`;
+
+function hmac(pepper: string, parts: (string | number)[]): string {
+  return createHmac('sha256', pepper)
+    .update(['v1', ...parts].join('\n'))
+    .digest('hex');
+}
+
+function mask(channel: string, destination: string): string {
+  if (channel === 'email') {
+    const at = destination.lastIndexOf('@');
+    return `${destination[0]}***${destination.slice(at)}`;
+  }
+  const digits = destination.replace(/\D/g, '');
+  return `+${'*'.repeat(Math.max(digits.length - 4, 0))}${digits.slice(-4)}`;
+}
+
+export class Floor {
+  private readonly key: Uint8Array;
+
+  constructor(
+    private readonly client: pg.Client,
+    private readonly settings: FloorSettings,
+  ) {
+    this.key = new TextEncoder().encode(settings.jwtSecret);
+  }
+
+  private async userId(event: APIGatewayProxyEventV2): Promise<number | undefined> {
+    const token = /^Bearer\s+(\S+)$/i.exec(event.headers.authorization ?? '')?.[1];
+    if (!token) return undefined;
+    try {
+      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'] });
+      const id = Number(payload.sub);
+      return Number.isInteger(id) && id > 0 ? id : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private body(event: APIGatewayProxyEventV2): Record<string, unknown> | undefined {
+    try {
+      const parsed: unknown = JSON.parse(event.body ?? '');
+      return parsed && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async issue(event: APIGatewayProxyEventV2): Promise<Reply> {
+    const userId = await this.userId(event);
+    if (!userId) return fail(401, 'unauthorized');
+    const channel = this.body(event)?.channel;
+    if (channel !== 'email' && channel !== 'phone') return fail(400, 'invalid_request');
+    const s = this.settings;
+    const now = new Date();
+    const id = randomUUID();
+    const code = String(randomInt(0, 10 ** s.codeLength)).padStart(s.codeLength, '0');
+    const expiresAt = new Date(now.getTime() + s.ttlSeconds * 1000);
+    const c = this.client;
+    await c.query('BEGIN');
+    try {
+      const user = (await c.query(LOCK, [userId])).rows[0];
+      if (!user) return await this.rollback(fail(401, 'unauthorized'));
+      const status: string = user.verification_status;
+      if (status === 'verified' || status === `${channel}_verified`) {
+        return await this.rollback(fail(409, 'already_verified'));
+      }
+      const destination: string | null = channel === 'email' ? user.email : user.phone;
+      if (!destination) return await this.rollback(fail(422, 'no_destination'));
+      const hash = hmac(s.pepper, [id, userId, channel, destination, code]);
+      const row = (
+        await c.query(SEND, [
+          userId,
+          channel,
+          destination,
+          now.toISOString(),
+          s.cooldownSeconds,
+          s.maxPerHour,
+          s.maxPerDestinationPerHour,
+          id,
+          hash,
+          s.maxAttempts,
+          expiresAt.toISOString(),
+        ])
+      ).rows[0];
+      if (!row.allowed) return await this.rollback(fail(429, 'rate_limited'));
+      await c.query('COMMIT');
+      // The next send: after the cooldown, or when the oldest send of a full window ages out.
+      let next = now.getTime() + s.cooldownSeconds * 1000;
+      if (row.user_n + 1 >= s.maxPerHour) {
+        next = Math.max(next, (row.user_first ?? now).getTime() + 3600_000);
+      }
+      if (row.dest_n + 1 >= s.maxPerDestinationPerHour) {
+        next = Math.max(next, (row.dest_first ?? now).getTime() + 3600_000);
+      }
+      return reply(201, {
+        id,
+        channel,
+        destination: mask(channel, destination),
+        expiresAt: expiresAt.toISOString(),
+        resendAvailableAt: new Date(next).toISOString(),
+      });
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async rollback(r: Reply): Promise<Reply> {
+    await this.client.query('ROLLBACK');
+    return r;
+  }
+
+  async verify(event: APIGatewayProxyEventV2): Promise<Reply> {
+    const userId = await this.userId(event);
+    if (!userId) return fail(401, 'unauthorized');
+    const body = this.body(event);
+    const channel = body?.channel;
+    const code = body?.code;
+    if ((channel !== 'email' && channel !== 'phone') || typeof code !== 'string') {
+      return fail(400, 'invalid_request');
+    }
+    if (code.length !== this.settings.codeLength || !/^\d+$/.test(code)) {
+      return fail(400, 'invalid_request');
+    }
+    const now = new Date();
+    const row = (await this.client.query(READ, [userId, channel])).rows[0];
+    if (!row) return fail(401, 'unauthorized');
+    const current = channel === 'email' ? row.email : row.phone;
+    if (!row.id || row.destination !== current) return fail(404, 'no_active_code');
+    if (row.expires_at.getTime() <= now.getTime()) return fail(410, 'code_expired');
+    if (row.attempts >= row.max_attempts) return fail(429, 'too_many_attempts');
+    const expected = Buffer.from(row.code_hash);
+    const actual = Buffer.from(
+      hmac(this.settings.pepper, [row.id, userId, channel, row.destination, code]),
+    );
+    if (expected.length === actual.length && timingSafeEqual(expected, actual)) {
+      const other = channel === 'email' ? 'phone' : 'email';
+      const done = await this.client.query(CONSUME, [
+        row.id,
+        now.toISOString(),
+        `${other}_verified`,
+        `${channel}_verified`,
+      ]);
+      if (!done.rows[0]) return fail(404, 'no_active_code');
+      const status = done.rows[0].verification_status as string;
+      return reply(200, {
+        verified: true,
+        verification: {
+          userId,
+          status,
+          isPhoneVerified: status === 'verified' || status === 'phone_verified',
+          isEmailVerified: status === 'verified' || status === 'email_verified',
+          isFullyVerified: status === 'verified',
+        },
+      });
+    }
+    const counted = (await this.client.query(ATTEMPT, [row.id, now.toISOString()])).rows[0];
+    if (!counted) return fail(404, 'no_active_code');
+    const remaining = counted.max_attempts - counted.attempts;
+    return remaining <= 0
+      ? fail(429, 'too_many_attempts')
+      : reply(422, { error: { code: 'invalid_code', attemptsRemaining: remaining } });
+  }
+}

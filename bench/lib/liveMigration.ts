@@ -1,0 +1,88 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import pg from 'pg';
+import { ROOT } from './bundles';
+import { elapsedMs, percentile } from './stats';
+
+export interface LiveMigrationResult {
+  /** The runner's own durationMs (advisory lock, transaction, SequelizeMeta row). */
+  migrationMs: number;
+  /** Wall time of the migrate process (start-up of tsx included). */
+  processMs: number;
+  writes: number;
+  /** The writer's longest statement while the migration ran. */
+  longestStallMs: number;
+  p99Ms: number;
+}
+
+/**
+ * Applies the pending migrations with the project's runner (`npm run migrate --
+ * up`, a process of its own) while this process inserts and updates users on
+ * another connection in a loop, timing every statement.
+ */
+export async function migrateUnderLoad(
+  url: string,
+  userCount: number,
+): Promise<LiveMigrationResult> {
+  const writer = new pg.Client({ connectionString: url });
+  await writer.connect();
+  let running = true;
+  let migrating = false;
+  const latencies: number[] = [];
+  let n = 0;
+  const loop = (async () => {
+    while (running) {
+      n += 1;
+      const id = 1 + ((n * 7919) % userCount);
+      let t = process.hrtime.bigint();
+      await writer.query(`INSERT INTO users (email, phone, name) VALUES ($1, $2, 'live writer')`, [
+        `live${n}@example.org`,
+        `+1666${String(n).padStart(7, '0')}`,
+      ]);
+      if (migrating) latencies.push(elapsedMs(t));
+      t = process.hrtime.bigint();
+      await writer.query(`UPDATE users SET name = $2, updated_at = now() WHERE id = $1`, [
+        id,
+        `renamed ${n}`,
+      ]);
+      if (migrating) latencies.push(elapsedMs(t));
+    }
+  })();
+
+  await new Promise((r) => setTimeout(r, 500));
+  migrating = true;
+  const started = process.hrtime.bigint();
+  const output = await new Promise<string>((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [path.join(ROOT, 'node_modules', '.bin', 'tsx'), 'scripts/migrate.ts', 'up', '--json'],
+      { cwd: ROOT, env: { ...process.env, DATABASE_URL: url }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('exit', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`migrate failed (${code}): ${err}`)),
+    );
+  });
+  const processMs = elapsedMs(started);
+  // Keep writing a little after the commit, then stop.
+  await new Promise((r) => setTimeout(r, 300));
+  migrating = false;
+  running = false;
+  await loop;
+  await writer.end();
+  const result = JSON.parse(output.trim().split('\n').pop() as string) as {
+    ran: string[];
+    durationMs: number;
+  };
+  if (result.ran.length === 0) throw new Error('the live migration applied nothing');
+  return {
+    migrationMs: result.durationMs,
+    processMs,
+    writes: latencies.length,
+    longestStallMs: Math.max(...latencies),
+    p99Ms: percentile(latencies, 99),
+  };
+}

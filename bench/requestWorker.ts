@@ -1,0 +1,281 @@
+/**
+ * Request cost and growth, side by side in one process: the bundled handlers
+ * (loaded from the unzipped packages) and the floor, against a small and a large
+ * database, interleaved request by request so that machine noise lands on all
+ * of them alike. A third copy of the handlers talks to PostgreSQL through the
+ * round-trip counting proxy (timings are never taken through the proxy).
+ *   tsx bench/requestWorker.ts <input.json>   (prints one JSON result line)
+ */
+import { readFileSync } from 'node:fs';
+import pg from 'pg';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { Floor, FloorSettings } from './floor';
+import {
+  BENCH_JWT_SECRET,
+  BENCH_PEPPER,
+  functionEnv,
+  httpEvent,
+  lambdaContext,
+  tokenFor,
+} from './lib/events';
+import { KNOWN_CODE, putKnownCode } from './lib/databases';
+import { startRoundTripProxy } from './lib/roundTripProxy';
+import { elapsedMs, summarize, Summary } from './lib/stats';
+
+type Handler = (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<{ statusCode?: number; body?: string }>;
+
+export interface WorkerInput {
+  iterations: number;
+  warmup: number;
+  countSamples: number;
+  databases: { small: string; large: string };
+  /** Unzipped handler files per copy: small, large, count. */
+  handlers: Record<'small' | 'large' | 'count', { issue: string; verify: string; list: string }>;
+}
+
+export interface RoundTrips {
+  median: number;
+  max: number;
+  /** Requests that opened a new connection (excluded from the median and max). */
+  reconnects: number;
+}
+
+export interface WorkerResult {
+  timings: Record<string, Summary>;
+  roundTrips: Record<string, RoundTrips>;
+}
+
+const floorSettings: FloorSettings = {
+  jwtSecret: BENCH_JWT_SECRET,
+  pepper: BENCH_PEPPER,
+  codeLength: 6,
+  ttlSeconds: 600,
+  maxAttempts: 5,
+  cooldownSeconds: 0,
+  maxPerHour: 1000,
+  maxPerDestinationPerHour: 10000,
+};
+
+interface Target {
+  issue(userId: number, token: string): Promise<number>;
+  verify(userId: number, token: string): Promise<number>;
+  list?(token: string): Promise<number>;
+}
+
+function loadHandler(file: string): Handler {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require(file) as { handler: Handler }).handler;
+}
+
+const issueEvent = (token: string) =>
+  httpEvent({ method: 'POST', route: '/verification/codes', token, body: { channel: 'email' } });
+const verifyEvent = (token: string) =>
+  httpEvent({
+    method: 'POST',
+    route: '/verification/verify',
+    token,
+    body: { channel: 'email', code: KNOWN_CODE },
+  });
+const listEvent = (token: string) =>
+  httpEvent({
+    method: 'GET',
+    route: '/staff-approval-requests',
+    token,
+    query: { status: 'pending' },
+  });
+
+function expectStatus(what: string, expected: number, got: { statusCode?: number; body?: string }) {
+  if (got.statusCode !== expected) {
+    throw new Error(`${what}: expected ${expected}, got ${got.statusCode} ${got.body ?? ''}`);
+  }
+}
+
+/** Loads one copy of the handlers with DATABASE_URL = url (they read it on the first request). */
+async function handlerTarget(
+  url: string,
+  files: { issue: string; verify: string; list: string },
+): Promise<Target> {
+  Object.assign(process.env, functionEnv(url));
+  const issue = loadHandler(files.issue);
+  const verify = loadHandler(files.verify);
+  const list = loadHandler(files.list);
+  const target: Target = {
+    async issue(_userId, token) {
+      const r = await issue(issueEvent(token), lambdaContext('issueVerificationCode'));
+      expectStatus('handler issue', 201, r);
+      return 0;
+    },
+    async verify(_userId, token) {
+      const r = await verify(verifyEvent(token), lambdaContext('verifyVerificationCode'));
+      expectStatus('handler verify', 200, r);
+      return 0;
+    },
+    async list(token) {
+      const r = await list(listEvent(token), lambdaContext('staffApprovalList'));
+      expectStatus('handler list', 200, r);
+      return 0;
+    },
+  };
+  // A first request (401, no token) builds each container's context (settings,
+  // pool, token verifier) now, while DATABASE_URL still names this database.
+  const anonymous = httpEvent({ method: 'POST', route: '/verification/codes', body: {} });
+  for (const [name, h] of [
+    ['issue', issue],
+    ['verify', verify],
+    ['list', list],
+  ] as const) {
+    expectStatus(`handler ${name} context`, 401, await h(anonymous, lambdaContext(name)));
+  }
+  return target;
+}
+
+async function floorTarget(url: string): Promise<Target> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const floor = new Floor(client, floorSettings);
+  return {
+    async issue(_userId, token) {
+      expectStatus('floor issue', 201, await floor.issue(issueEvent(token)));
+      return 0;
+    },
+    async verify(_userId, token) {
+      expectStatus('floor verify', 200, await floor.verify(verifyEvent(token)));
+      return 0;
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const input = JSON.parse(readFileSync(process.argv[2] as string, 'utf8')) as WorkerInput;
+  const admins = {
+    small: new pg.Client({ connectionString: input.databases.small }),
+    large: new pg.Client({ connectionString: input.databases.large }),
+  };
+  await admins.small.connect();
+  await admins.large.connect();
+
+  const putCode = (admin: pg.Client, userId: number) => putKnownCode(admin, BENCH_PEPPER, userId);
+
+  // Users per role: distinct ranges, so that no two variants share a user's history.
+  const USERS = 100;
+  const variants = [
+    {
+      label: 'handler small',
+      db: 'small' as const,
+      target: await handlerTarget(input.databases.small, input.handlers.small),
+      base: 50001,
+    },
+    {
+      label: 'floor small',
+      db: 'small' as const,
+      target: await floorTarget(input.databases.small),
+      base: 50201,
+    },
+    {
+      label: 'handler large',
+      db: 'large' as const,
+      target: await handlerTarget(input.databases.large, input.handlers.large),
+      base: 50401,
+    },
+    {
+      label: 'floor large',
+      db: 'large' as const,
+      target: await floorTarget(input.databases.large),
+      base: 50601,
+    },
+  ];
+  const tokens = new Map<number, string>();
+  for (const v of variants) {
+    for (let i = 0; i < USERS; i += 1) {
+      for (const id of [v.base + i, v.base + 100 + i]) tokens.set(id, await tokenFor(id));
+    }
+  }
+  const staffToken = await tokenFor(1);
+
+  const samples: Record<string, number[]> = {};
+  const record = (key: string, value: number) => (samples[key] ??= []).push(value);
+
+  const total = input.warmup + input.iterations;
+  for (let i = 0; i < total; i += 1) {
+    const measured = i >= input.warmup;
+    // Rotate the order so that no variant always runs first (or right after another).
+    for (let k = 0; k < variants.length; k += 1) {
+      const v = variants[(i + k) % variants.length] as (typeof variants)[number];
+      const issueUser = v.base + (i % USERS);
+      const verifyUser = v.base + 100 + (i % USERS);
+      let t = process.hrtime.bigint();
+      await v.target.issue(issueUser, tokens.get(issueUser) as string);
+      if (measured) record(`issue ${v.label}`, elapsedMs(t));
+
+      await putCode(admins[v.db], verifyUser);
+      t = process.hrtime.bigint();
+      await v.target.verify(verifyUser, tokens.get(verifyUser) as string);
+      if (measured) record(`verify ${v.label}`, elapsedMs(t));
+
+      if (v.target.list) {
+        t = process.hrtime.bigint();
+        await v.target.list(staffToken);
+        if (measured) record(`list ${v.label}`, elapsedMs(t));
+      }
+    }
+  }
+
+  // Round trips, through the counting proxy, on the small database.
+  const small = new URL(input.databases.small);
+  const proxy = await startRoundTripProxy({
+    host: small.hostname,
+    port: Number(small.port || 5432),
+  });
+  const viaProxy = new URL(small);
+  viaProxy.host = `127.0.0.1:${proxy.port}`;
+  const counted = [
+    {
+      label: 'handler',
+      target: await handlerTarget(viaProxy.toString(), input.handlers.count),
+      base: 50801,
+    },
+    { label: 'floor', target: await floorTarget(viaProxy.toString()), base: 50901 },
+  ];
+  const trips: Record<string, number[]> = {};
+  const reconnects: Record<string, number> = {};
+  const count = async (key: string, work: () => Promise<unknown>) => {
+    proxy.reset();
+    await work();
+    if (proxy.connections > 0) reconnects[key] = (reconnects[key] ?? 0) + 1;
+    else (trips[key] ??= []).push(proxy.roundTrips);
+  };
+  for (let i = 0; i < input.countSamples; i += 1) {
+    for (const v of counted) {
+      const user = v.base + (i % 50);
+      const verifyUser = v.base + 50 + (i % 50);
+      const token = tokens.get(user) ?? (await tokenFor(user));
+      const verifyToken = tokens.get(verifyUser) ?? (await tokenFor(verifyUser));
+      await count(`issue ${v.label}`, () => v.target.issue(user, token));
+      await putCode(admins.small, verifyUser);
+      await count(`verify ${v.label}`, () => v.target.verify(verifyUser, verifyToken));
+      if (v.target.list) await count(`list ${v.label}`, () => v.target.list!(staffToken));
+    }
+  }
+
+  const result: WorkerResult = { timings: {}, roundTrips: {} };
+  for (const [key, values] of Object.entries(samples)) result.timings[key] = summarize(values);
+  for (const key of new Set([...Object.keys(trips), ...Object.keys(reconnects)])) {
+    const values = trips[key] ?? [];
+    const sorted = [...values].sort((a, b) => a - b);
+    result.roundTrips[key] = {
+      median: sorted[Math.floor(sorted.length / 2)] ?? NaN,
+      max: sorted[sorted.length - 1] ?? NaN,
+      reconnects: reconnects[key] ?? 0,
+    };
+  }
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  process.exit(0);
+}
+
+main().catch((err: Error) => {
+  console.error(err.stack ?? String(err));
+  process.exit(1);
+});
