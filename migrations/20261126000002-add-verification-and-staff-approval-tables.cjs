@@ -2,11 +2,12 @@
 
 /**
  * The verification and staff-approval plan:
- * - users.verification_status, added as a column with a constant default, which
- *   PostgreSQL 11+ records in the catalogue without rewriting the table (the
- *   ACCESS EXCLUSIVE lock is held for milliseconds, bounded by lock_timeout);
  * - verification_codes and staff_approval_requests (new, empty tables, so their
  *   indexes and foreign keys are built without scanning anything large);
+ * - users.verification_status, added as a column with a constant default, which
+ *   PostgreSQL 11+ records in the catalogue without rewriting the table (the
+ *   ACCESS EXCLUSIVE lock is taken last and held for milliseconds, bounded by
+ *   lock_timeout);
  * - a trigger that drops a channel's verified state when its address changes,
  *   whoever writes the row.
  *
@@ -18,15 +19,12 @@ module.exports = {
 
     await q(`CREATE TYPE enum_users_verification_status
              AS ENUM ('unverified', 'phone_verified', 'email_verified', 'verified')`);
-    await q(`ALTER TABLE users
-             ADD COLUMN verification_status enum_users_verification_status
-             NOT NULL DEFAULT 'unverified'`);
 
     await q(`CREATE TYPE enum_verification_codes_channel AS ENUM ('phone', 'email')`);
     await q(`
       CREATE TABLE verification_codes (
         id uuid PRIMARY KEY,
-        user_id integer NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        user_id integer NOT NULL,
         channel enum_verification_codes_channel NOT NULL,
         destination varchar(255) NOT NULL,
         code_hash varchar(128) NOT NULL,
@@ -56,12 +54,12 @@ module.exports = {
     await q(`
       CREATE TABLE staff_approval_requests (
         id uuid PRIMARY KEY,
-        user_id integer NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-        requested_by integer NULL REFERENCES users (id) ON DELETE SET NULL,
+        user_id integer NOT NULL,
+        requested_by integer NULL,
         request_type varchar(64) NOT NULL,
         details jsonb NOT NULL DEFAULT '{}'::jsonb,
         status enum_staff_approval_requests_status NOT NULL DEFAULT 'pending',
-        reviewed_by integer NULL REFERENCES users (id) ON DELETE SET NULL,
+        reviewed_by integer NULL,
         reviewed_at timestamptz NULL,
         review_note text NULL,
         created_at timestamptz NOT NULL DEFAULT now(),
@@ -80,6 +78,24 @@ module.exports = {
     await q(`CREATE INDEX staff_approval_requests_reviewed_by_idx
              ON staff_approval_requests (reviewed_by)`);
 
+    // Everything that locks `users` comes last, so that its locks (ACCESS
+    // EXCLUSIVE for the new column, SHARE ROW EXCLUSIVE for each foreign key and
+    // the trigger) are held from here to the commit only: milliseconds, instead of
+    // the whole migration. The foreign keys are added to empty tables, so their
+    // validation scans nothing.
+    await q(`ALTER TABLE users
+             ADD COLUMN verification_status enum_users_verification_status
+             NOT NULL DEFAULT 'unverified'`);
+    await q(`ALTER TABLE verification_codes
+             ADD CONSTRAINT verification_codes_user_id_fkey
+             FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE`);
+    await q(`ALTER TABLE staff_approval_requests
+             ADD CONSTRAINT staff_approval_requests_user_id_fkey
+             FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE,
+             ADD CONSTRAINT staff_approval_requests_requested_by_fkey
+             FOREIGN KEY (requested_by) REFERENCES users (id) ON DELETE SET NULL,
+             ADD CONSTRAINT staff_approval_requests_reviewed_by_fkey
+             FOREIGN KEY (reviewed_by) REFERENCES users (id) ON DELETE SET NULL`);
     await q(`
       CREATE FUNCTION users_drop_stale_verification() RETURNS trigger
       LANGUAGE plpgsql AS $$

@@ -141,7 +141,7 @@ describe('plan of the shipped migrations', () => {
     ]);
     // A foreign key from a new table to users locks users SHARE ROW EXCLUSIVE.
     const codes = migration?.statements.find((s) =>
-      s.sql.startsWith('CREATE TABLE verification_codes'),
+      s.sql.startsWith('ALTER TABLE verification_codes ADD CONSTRAINT'),
     );
     expect(codes?.locks).toContainEqual({
       relation: 'users',
@@ -150,6 +150,16 @@ describe('plan of the shipped migrations', () => {
     });
     // Held from the statement that took it to the end of the migration.
     expect(alter?.locks[0]?.heldMs).toBeGreaterThanOrEqual(codes?.locks[0]?.heldMs ?? Infinity);
+    // The statements that lock users come last: none of the table and index
+    // builds runs while users is locked.
+    const statements = migration?.statements ?? [];
+    const firstUsersLock = statements.findIndex((s) => s.locks.some((l) => l.relation === 'users'));
+    expect(firstUsersLock).toBeGreaterThan(0);
+    expect(
+      statements
+        .slice(firstUsersLock)
+        .filter((s) => /^CREATE (TABLE|INDEX|UNIQUE INDEX)/.test(s.sql)),
+    ).toEqual([]);
     expect(await state(url)).toEqual(before);
   });
 
