@@ -1,31 +1,25 @@
-import { createDatabase, Database } from '../../lib/db';
-import { ApiCall, apiClient } from '../helpers/api';
+import type { Database } from '../../lib/db';
+import { ApiCall } from '../helpers/api';
 import { buildUser } from '../helpers/factories';
-import { OfflineServer, startOffline } from '../helpers/offline';
-import { createTestDatabase, TestDatabase } from '../helpers/testDatabase';
-import { TEST_JWT_SECRET, tokenFor } from '../helpers/tokens';
+import { ApiStack, startApiStack } from '../helpers/apiStack';
+import { tokenFor } from '../helpers/tokens';
 
 /**
  * An approved manual_verification request shows in GET /users/{id}/verification
  * (that route comes from the verification API; enable this file once both are merged).
  */
 
-let testDb: TestDatabase;
+let stack: ApiStack;
 let db: Database;
-let server: OfflineServer;
 let api: ApiCall;
 
 beforeAll(async () => {
-  testDb = await createTestDatabase();
-  db = createDatabase({ databaseUrl: testDb.url, caFile: undefined, connectTimeoutMs: 5000 });
-  server = await startOffline({ DATABASE_URL: testDb.url, AUTH_JWT_SECRET: TEST_JWT_SECRET });
-  api = apiClient(server.baseUrl);
+  stack = await startApiStack();
+  ({ db, api } = stack);
 }, 120_000);
 
 afterAll(async () => {
-  await server?.stop();
-  await db?.sequelize.close();
-  await testDb?.drop();
+  await stack?.stop();
 });
 
 it('approving manual_verification joins the channel to the verified ones, over HTTP', async () => {

@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { createDatabase, Database } from '../../lib/db';
+import type { Database } from '../../lib/db';
 import type { User } from '../../models';
-import { ApiCall, apiClient, expectErrorShape } from '../helpers/api';
+import { ApiCall, expectErrorShape } from '../helpers/api';
 import { buildUser, unique } from '../helpers/factories';
-import { OfflineServer, startOffline } from '../helpers/offline';
-import { createTestDatabase, TestDatabase } from '../helpers/testDatabase';
-import { TEST_JWT_SECRET, tokenFor } from '../helpers/tokens';
+import { ApiStack, startApiStack } from '../helpers/apiStack';
+import { tokenFor } from '../helpers/tokens';
 
 interface RequestBody {
   id: string;
@@ -28,9 +27,8 @@ interface Page {
 // HTTP through serverless-offline is slow on a loaded machine: generous bounds, no hangs.
 jest.setTimeout(180_000);
 
-let testDb: TestDatabase;
+let stack: ApiStack;
 let db: Database;
-let server: OfflineServer;
 let api: ApiCall;
 
 /** A user of a role, with a token for them. */
@@ -55,22 +53,16 @@ async function file(by: Actor, body: Record<string, unknown>): Promise<RequestBo
 }
 
 beforeAll(async () => {
-  testDb = await createTestDatabase();
-  db = createDatabase({ databaseUrl: testDb.url, caFile: undefined, connectTimeoutMs: 5000 });
-  server = await startOffline({
-    DATABASE_URL: testDb.url,
-    AUTH_JWT_SECRET: TEST_JWT_SECRET,
+  stack = await startApiStack({
     // Races open many connections at once; on a loaded machine the 3 s default
     // would turn a slow connect into a 503 and hide the answer under test.
     DATABASE_CONNECT_TIMEOUT_MS: '15000',
   });
-  api = apiClient(server.baseUrl);
+  ({ db, api } = stack);
 }, 120_000);
 
 afterAll(async () => {
-  await server?.stop();
-  await db?.sequelize.close();
-  await testDb?.drop();
+  await stack?.stop();
 });
 
 describe('POST /staff-approval-requests', () => {

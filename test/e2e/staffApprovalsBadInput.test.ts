@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { createDatabase, Database } from '../../lib/db';
-import { ApiCall, ApiResponse, apiClient, expectErrorShape } from '../helpers/api';
+import type { Database } from '../../lib/db';
+import { ApiCall, ApiResponse, expectErrorShape } from '../helpers/api';
 import { buildUser } from '../helpers/factories';
-import { OfflineServer, startOffline } from '../helpers/offline';
-import { createTestDatabase, TestDatabase } from '../helpers/testDatabase';
-import { TEST_JWT_SECRET, tokenFor } from '../helpers/tokens';
+import { ApiStack, startApiStack } from '../helpers/apiStack';
+import { tokenFor } from '../helpers/tokens';
 
 /**
  * A corpus of bad requests over HTTP: every one answers a 4xx in the SPEC's
@@ -14,9 +13,8 @@ import { TEST_JWT_SECRET, tokenFor } from '../helpers/tokens';
 // HTTP through serverless-offline is slow on a loaded machine: generous bounds, no hangs.
 jest.setTimeout(180_000);
 
-let testDb: TestDatabase;
+let stack: ApiStack;
 let db: Database;
-let server: OfflineServer;
 let api: ApiCall;
 
 interface Case {
@@ -372,16 +370,12 @@ function corpus(): (Case & { group: string })[] {
 let tokens: Record<string, string | undefined>;
 
 beforeAll(async () => {
-  testDb = await createTestDatabase();
-  db = createDatabase({ databaseUrl: testDb.url, caFile: undefined, connectTimeoutMs: 5000 });
-  server = await startOffline({
-    DATABASE_URL: testDb.url,
-    AUTH_JWT_SECRET: TEST_JWT_SECRET,
+  stack = await startApiStack({
     // Races open many connections at once; on a loaded machine the 3 s default
     // would turn a slow connect into a 503 and hide the answer under test.
     DATABASE_CONNECT_TIMEOUT_MS: '15000',
   });
-  api = apiClient(server.baseUrl);
+  ({ db, api } = stack);
   const user = await buildUser(db.models);
   const staff = await buildUser(db.models, { role: 'staff' });
   tokens = {
@@ -395,9 +389,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await server?.stop();
-  await db?.sequelize.close();
-  await testDb?.drop();
+  await stack?.stop();
 });
 
 const cases = corpus();

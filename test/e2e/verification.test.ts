@@ -1,13 +1,13 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { QueryTypes } from 'sequelize';
-import { createDatabase, Database } from '../../lib/db';
+import type { Database } from '../../lib/db';
 import type { User } from '../../models';
-import { ApiCall, apiClient, expectErrorShape } from '../helpers/api';
+import { ApiCall, expectErrorShape } from '../helpers/api';
 import { buildUser, unique } from '../helpers/factories';
-import { OfflineServer, startOffline } from '../helpers/offline';
-import { createTestDatabase, TestDatabase } from '../helpers/testDatabase';
-import { TEST_JWT_SECRET, tokenFor } from '../helpers/tokens';
+import type { OfflineServer } from '../helpers/offline';
+import { ApiStack, startApiStack } from '../helpers/apiStack';
+import { tokenFor } from '../helpers/tokens';
 
 interface Delivered {
   channel: string;
@@ -45,7 +45,7 @@ class WebhookCapture {
   }
 }
 
-let testDb: TestDatabase;
+let stack: ApiStack;
 let db: Database;
 let offline: OfflineServer;
 let api: ApiCall;
@@ -54,25 +54,19 @@ const webhook = new WebhookCapture();
 const secrets = new Set<string>();
 
 beforeAll(async () => {
-  testDb = await createTestDatabase();
-  db = createDatabase({ databaseUrl: testDb.url, caFile: undefined, connectTimeoutMs: 5000 });
   const webhookUrl = await webhook.start();
-  offline = await startOffline({
-    DATABASE_URL: testDb.url,
-    AUTH_JWT_SECRET: TEST_JWT_SECRET,
+  stack = await startApiStack({
     VERIFICATION_CODE_PEPPER: 'e2e-test-pepper-0123456789abcdef',
     CODE_DELIVERY: 'webhook',
     CODE_WEBHOOK_URL: webhookUrl,
     CORS_ALLOWED_ORIGINS: 'https://app.example',
   });
-  api = apiClient(offline.baseUrl);
+  ({ db, api, server: offline } = stack);
 }, 120_000);
 
 afterAll(async () => {
-  await offline?.stop();
+  await stack?.stop();
   await webhook.stop();
-  await db?.sequelize.close();
-  await testDb?.drop();
 });
 
 async function newUser(overrides: Parameters<typeof buildUser>[1] = {}) {

@@ -1,9 +1,8 @@
 import { SignJWT } from 'jose';
-import { createDatabase, Database } from '../../lib/db';
-import { ApiCall, apiClient, expectErrorShape } from '../helpers/api';
+import type { Database } from '../../lib/db';
+import { ApiCall, expectErrorShape } from '../helpers/api';
 import { buildUser } from '../helpers/factories';
-import { OfflineServer, startOffline } from '../helpers/offline';
-import { createTestDatabase, TestDatabase } from '../helpers/testDatabase';
+import { ApiStack, startApiStack } from '../helpers/apiStack';
 import { TEST_JWT_SECRET, tokenFor } from '../helpers/tokens';
 
 // This instance also exercises the issuer, audience and custom user-id claim settings.
@@ -11,9 +10,8 @@ const ISSUER = 'https://issuer.test/pool';
 const AUDIENCE = 'verification-web';
 const CLAIM = 'custom:user_id';
 
-let testDb: TestDatabase;
+let stack: ApiStack;
 let db: Database;
-let offline: OfflineServer;
 let api: ApiCall;
 let token: string;
 let staffToken: string;
@@ -28,15 +26,7 @@ function signed(claims: Record<string, unknown>, opts: { secret?: string; exp?: 
 }
 
 beforeAll(async () => {
-  testDb = await createTestDatabase();
-  db = createDatabase({ databaseUrl: testDb.url, caFile: undefined, connectTimeoutMs: 5000 });
-  const user = await buildUser(db.models);
-  const staff = await buildUser(db.models, { role: 'staff' });
-  token = await signed({ [CLAIM]: String(user.id) });
-  staffToken = await signed({ [CLAIM]: String(staff.id) });
-  offline = await startOffline({
-    DATABASE_URL: testDb.url,
-    AUTH_JWT_SECRET: TEST_JWT_SECRET,
+  stack = await startApiStack({
     AUTH_ISSUER: ISSUER,
     AUTH_AUDIENCE: AUDIENCE,
     AUTH_USER_ID_CLAIM: CLAIM,
@@ -45,13 +35,15 @@ beforeAll(async () => {
     CODE_DELIVERY: 'webhook',
     CODE_WEBHOOK_URL: 'http://127.0.0.1:1/never',
   });
-  api = apiClient(offline.baseUrl);
+  ({ db, api } = stack);
+  const user = await buildUser(db.models);
+  const staff = await buildUser(db.models, { role: 'staff' });
+  token = await signed({ [CLAIM]: String(user.id) });
+  staffToken = await signed({ [CLAIM]: String(staff.id) });
 }, 120_000);
 
 afterAll(async () => {
-  await offline?.stop();
-  await db?.sequelize.close();
-  await testDb?.drop();
+  await stack?.stop();
 });
 
 interface Case {
