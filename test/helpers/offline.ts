@@ -1,9 +1,11 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { randomInt } from 'node:crypto';
 import net from 'node:net';
 import path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
+/** A port nobody listens on now (the kernel picks it from its ephemeral range). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
@@ -15,6 +17,28 @@ export function freePort(): Promise<number> {
   });
 }
 
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A port for a server to listen on later. It is taken below the kernel's ephemeral
+ * range (32768-60999 on Linux): a port from listen(0) is free only until some
+ * outgoing connection or another listen(0) is given the same number; two calls in
+ * a row once returned the same port for the HTTP and the Lambda server, and
+ * serverless-offline failed with EADDRINUSE in CI.
+ */
+async function serverPort(except?: number): Promise<number> {
+  for (;;) {
+    const port = randomInt(20_000, 32_000);
+    if (port !== except && (await canListen(port))) return port;
+  }
+}
+
 export interface OfflineServer {
   baseUrl: string;
   /** Everything the process printed (logs of the functions included). */
@@ -24,11 +48,26 @@ export interface OfflineServer {
 
 /**
  * Starts `serverless offline` (the real HTTP API emulation, bundling with esbuild)
- * with the given environment, on free ports, and waits until it serves.
+ * with the given environment, on free ports, and waits until it serves. Two
+ * servers of parallel tests can still draw the same port; a start that fails with
+ * EADDRINUSE is tried again on other ports.
  */
 export async function startOffline(env: Record<string, string>): Promise<OfflineServer> {
-  const httpPort = await freePort();
-  const lambdaPort = await freePort();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launch(env);
+    } catch (err) {
+      if (attempt >= 3 || !(err instanceof PortTakenError)) throw err;
+    }
+  }
+}
+
+class PortTakenError extends Error {}
+
+async function launch(env: Record<string, string>): Promise<OfflineServer> {
+  const httpPort = await serverPort();
+  // Both ports are free when drawn, but not held: they must also differ.
+  const lambdaPort = await serverPort(httpPort);
   const workFolder = `.esbuild-test-${process.pid}-${httpPort}`;
   const child: ChildProcess = spawn(
     process.execPath,
@@ -60,12 +99,15 @@ export async function startOffline(env: Record<string, string>): Promise<Offline
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
 
   const stop = async () => {
-    if (child.exitCode !== null || child.pid === undefined) return;
+    const { rm } = await import('node:fs/promises');
+    const removeWorkFolder = () =>
+      rm(path.join(ROOT, workFolder), { recursive: true, force: true });
+    if (child.exitCode !== null || child.pid === undefined) return removeWorkFolder();
     const exited = new Promise((r) => child.once('exit', r));
     try {
       process.kill(-child.pid, 'SIGTERM');
     } catch {
-      return;
+      return removeWorkFolder();
     }
     const timer = setTimeout(() => {
       try {
@@ -76,13 +118,16 @@ export async function startOffline(env: Record<string, string>): Promise<Offline
     }, 5000);
     await exited;
     clearTimeout(timer);
-    const { rm } = await import('node:fs/promises');
-    await rm(path.join(ROOT, workFolder), { recursive: true, force: true });
+    await removeWorkFolder();
   };
 
   const deadline = Date.now() + 90_000;
   while (!out.includes('Server ready')) {
-    if (child.exitCode !== null) throw new Error(`serverless offline exited:\n${out}`);
+    if (child.exitCode !== null) {
+      await stop();
+      if (out.includes('EADDRINUSE')) throw new PortTakenError(out);
+      throw new Error(`serverless offline exited:\n${out}`);
+    }
     if (Date.now() > deadline) {
       await stop();
       throw new Error(`serverless offline did not start in time:\n${out}`);
