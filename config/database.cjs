@@ -13,6 +13,9 @@ function fromEnv() {
   return {
     ...sequelizeOptions(url, { caFile: process.env.DATABASE_CA_FILE }),
     migrationStorageTableName: 'SequelizeMeta',
+    // createdAt and updatedAt on every history row: `npm run migrate` shows when
+    // each migration ran. The runner makes the table the same way.
+    migrationTimestamps: true,
   };
 }
 

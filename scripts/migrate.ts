@@ -4,9 +4,11 @@ import { migrations } from '../lib/migrator/migrations';
 import { formatPlan } from '../lib/migrator/planReport';
 import {
   createMigrationSequelize,
+  HistoryRow,
   MigrationLogger,
   MigrationResult,
   parseMigrationRequest,
+  readHistory,
   runMigrations,
 } from '../lib/migrator/runner';
 import { databaseSettings, migrationSettings } from '../lib/settings';
@@ -25,10 +27,23 @@ const stderrLogger: MigrationLogger = {
   warn: (message, extra) => console.error(`warning: ${message} ${JSON.stringify(extra)}`),
 };
 
-/** One line per migration: the file name and whether it is applied (SequelizeMeta keeps no time). */
-export function formatResult(result: MigrationResult, known: readonly string[]): string {
+/**
+ * One line per migration: the file name, its state and when it was applied (the
+ * time of its SequelizeMeta row; rows written before the table kept times have none).
+ */
+export function formatResult(
+  result: MigrationResult,
+  known: readonly string[],
+  history: readonly HistoryRow[],
+): string {
   const executed = new Set(result.executed);
   const ran = new Set(result.ran);
+  const appliedAt = new Map(history.map((row) => [row.name, row.appliedAt]));
+  const when = (name: string): string => {
+    if (!executed.has(name)) return '';
+    const at = appliedAt.get(name);
+    return at ? new Date(at).toISOString() : 'not recorded';
+  };
   const rows = [
     ...known.map((name) => {
       const now = {
@@ -42,15 +57,21 @@ export function formatResult(result: MigrationResult, known: readonly string[]):
           : executed.has(name)
             ? 'applied'
             : 'pending';
-      return [name, state] as const;
+      return [name, state, when(name)] as const;
     }),
     ...result.executed
       .filter((name) => !known.includes(name))
-      .map((name) => [name, 'applied (no such file in this build)'] as const),
+      .map((name) => [name, 'applied (no such file in this build)', when(name)] as const),
   ];
-  const width = Math.max(9, ...rows.map(([name]) => name.length));
-  const lines = [`${'migration'.padEnd(width)}  state`, `${'-'.repeat(width)}  -----`];
-  for (const [name, state] of rows) lines.push(`${name.padEnd(width)}  ${state}`);
+  const nameWidth = Math.max(9, ...rows.map(([name]) => name.length));
+  const stateWidth = Math.max(5, ...rows.map(([, state]) => state.length));
+  const line = (name: string, state: string, at: string) =>
+    `${name.padEnd(nameWidth)}  ${state.padEnd(stateWidth)}  ${at}`.trimEnd();
+  const lines = [
+    line('migration', 'state', 'applied at (UTC)'),
+    line('-'.repeat(nameWidth), '-'.repeat(stateWidth), '-'.repeat(16)),
+  ];
+  for (const [name, state, at] of rows) lines.push(line(name, state, at));
   const verb = { up: 'applied', down: 'reverted', stamp: 'stamped', status: '' }[result.command];
   if (verb)
     lines.push('', `${result.command}: ${result.ran.length} ${verb} in ${result.durationMs} ms`);
@@ -84,6 +105,7 @@ async function main(argv: string[]): Promise<number> {
           : formatResult(
               result,
               migrations.map((m) => m.name),
+              await readHistory(sequelize),
             ),
     );
     return 0;

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { QueryTypes, Sequelize, Transaction } from 'sequelize';
 import { MigrationPlanError, MigrationRequestError } from './errors';
+import { readExecuted } from './history';
 import type { MigrationDefinition, SequelizeModule } from './migrations';
 import { checkMigration, PlanFlag, relationsNamed, transactionControl } from './rules';
 import { formatName, type QualifiedName } from './sqlTokens';
@@ -447,20 +448,6 @@ async function countRows(
       m.tables.push(table);
     }
   }
-}
-
-/** SequelizeMeta's names, without creating the table (a plan changes nothing). */
-async function readExecuted(sequelize: Sequelize): Promise<string[]> {
-  const [row] = await sequelize.query<{ exists: boolean }>(
-    `SELECT to_regclass('"SequelizeMeta"') IS NOT NULL AS "exists"`,
-    { type: QueryTypes.SELECT, logging: false },
-  );
-  if (!row?.exists) return [];
-  const rows = await sequelize.query<{ name: string }>(
-    'SELECT name FROM "SequelizeMeta" ORDER BY name',
-    { type: QueryTypes.SELECT, logging: false },
-  );
-  return rows.map((r) => r.name);
 }
 
 function emptyEntry(name: string): PlannedMigration {

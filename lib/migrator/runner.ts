@@ -1,9 +1,10 @@
 import pg from 'pg';
-import { Options, QueryTypes, Sequelize, Transaction } from 'sequelize';
-import { SequelizeStorage, Umzug, type RunnableMigration } from 'umzug';
+import { Options, Sequelize, Transaction } from 'sequelize';
+import { Umzug, type RunnableMigration } from 'umzug';
 import type { DatabaseSettings, MigrationSettings } from '../settings';
 import { installTransactionContext } from './clsNamespace';
 import { MigrationLockError, MigrationRequestError } from './errors';
+import { deleteRow, prepareHistoryTable, readExecuted, recordRow } from './history';
 import type { MigrationDefinition, SequelizeModule } from './migrations';
 import { planMigrations, type PlanRequest, type PlanResult } from './plan';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -11,6 +12,7 @@ const { sequelizeOptions } = require('../connection.cjs') as typeof import('../c
 
 export { MigrationLockError, MigrationPlanError, MigrationRequestError } from './errors';
 export type { PlanRequest, PlanResult } from './plan';
+export { readHistory, type HistoryRow } from './history';
 
 /** The commands answered with a MigrationResult; `plan` answers a PlanResult (plan.ts). */
 export const MIGRATION_COMMANDS = ['up', 'down', 'status', 'stamp'] as const;
@@ -52,7 +54,6 @@ export interface MigratorDeps {
  */
 export const MIGRATION_LOCK_KEY = '1986359913';
 
-const META_TABLE = 'SequelizeMeta';
 const LOCK_NOT_AVAILABLE = '55P03';
 
 /**
@@ -151,10 +152,9 @@ export async function runMigrations(
     );
   }
   installTransactionContext();
-  const storage = new SequelizeStorage({ sequelize, tableName: META_TABLE });
 
   const finish = async (ran: string[]): Promise<MigrationResult> => {
-    const executed = await readExecuted(sequelize, storage);
+    const executed = await readExecuted(sequelize);
     const done = new Set(executed);
     return {
       command: request.command,
@@ -168,14 +168,15 @@ export async function runMigrations(
   if (request.command === 'status') return finish([]);
 
   const ran = await withAdvisoryLock(sequelize, deps.settings.lockWaitMs, async () => {
-    const executed = await storage.executed();
+    await prepareHistoryTable(sequelize);
+    const executed = await readExecuted(sequelize);
     const done = new Set(executed);
     const strangers = executed.filter((n) => !names.includes(n));
     if (strangers.length > 0) {
       logger?.warn('SequelizeMeta lists migrations this build does not have', { strangers });
     }
     const pending = names.filter((n) => !done.has(n));
-    const umzug = buildUmzug(deps, storage);
+    const umzug = buildUmzug(deps);
     switch (request.command) {
       case 'up': {
         if (request.to !== undefined && !pending.includes(request.to)) {
@@ -226,16 +227,7 @@ export async function runMigrations(
   return finish(ran);
 }
 
-/** The names in SequelizeMeta, without creating the table (status changes nothing). */
-async function readExecuted(sequelize: Sequelize, storage: SequelizeStorage): Promise<string[]> {
-  const [row] = await sequelize.query<{ exists: boolean }>(
-    `SELECT to_regclass($1) IS NOT NULL AS "exists"`,
-    { bind: [`"${META_TABLE}"`], type: QueryTypes.SELECT },
-  );
-  return row?.exists ? storage.executed() : [];
-}
-
-function buildUmzug(deps: MigratorDeps, storage: SequelizeStorage): Umzug {
+function buildUmzug(deps: MigratorDeps): Umzug {
   const { sequelize, logger } = deps;
   const queryInterface = sequelize.getQueryInterface();
   // sequelize-cli passes the module (the Sequelize class carries it all) as the second argument.
@@ -267,10 +259,7 @@ function buildUmzug(deps: MigratorDeps, storage: SequelizeStorage): Umzug {
     down: () =>
       inTransaction(module.useTransaction !== false, async (transaction) => {
         await module.down?.(queryInterface, sequelizeModule);
-        await sequelize.query(`DELETE FROM "${META_TABLE}" WHERE name = $1`, {
-          bind: [name],
-          transaction: transaction ?? null,
-        });
+        await deleteRow(sequelize, name, transaction);
       }),
   }));
 
@@ -280,7 +269,7 @@ function buildUmzug(deps: MigratorDeps, storage: SequelizeStorage): Umzug {
     // The runnable migrations write and delete their own rows inside their
     // transactions, so Umzug's own log/unlog must not write a second time.
     storage: {
-      executed: () => storage.executed(),
+      executed: () => readExecuted(sequelize),
       logMigration: async () => undefined,
       unlogMigration: async () => undefined,
     },
@@ -290,18 +279,6 @@ function buildUmzug(deps: MigratorDeps, storage: SequelizeStorage): Umzug {
       error: (event) => logger.warn('migration', event),
       debug: () => undefined,
     },
-  });
-}
-
-/** Writes a SequelizeMeta row the way sequelize-cli does, in `transaction` when given. */
-async function recordRow(
-  sequelize: Sequelize,
-  name: string,
-  transaction: Transaction | undefined,
-): Promise<void> {
-  await sequelize.query(`INSERT INTO "${META_TABLE}" (name) VALUES ($1)`, {
-    bind: [name],
-    transaction: transaction ?? null,
   });
 }
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import type { Sequelize } from 'sequelize';
-import { createMigrationSequelize } from '../../lib/migrator/runner';
+import { createMigrationSequelize, MIGRATION_LOCK_KEY } from '../../lib/migrator/runner';
 import type { MigrationSettings } from '../../lib/settings';
 import { createTestDatabase, TestDatabase } from '../helpers/testDatabase';
 
@@ -53,6 +53,20 @@ export async function query<R extends Record<string, unknown>>(
   values: unknown[] = [],
 ): Promise<R[]> {
   return withClient(url, async (c) => (await c.query<R>(sql, values)).rows);
+}
+
+/**
+ * Sessions holding (or waiting for) the migration advisory lock in this database
+ * only: advisory locks of other test files' databases show in pg_locks too.
+ */
+export async function advisoryLocksHeld(url: string): Promise<number> {
+  const [row] = await query<{ n: string }>(
+    url,
+    `SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = $1::bigint::oid
+        AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+    [MIGRATION_LOCK_KEY],
+  );
+  return Number(row?.n);
 }
 
 /** SequelizeMeta names, or null when the table does not exist. */

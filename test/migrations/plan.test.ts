@@ -6,7 +6,6 @@ import { logger } from '../../lib/logger';
 import type { MigrationDefinition } from '../../lib/migrator/migrations';
 import { migrations } from '../../lib/migrator/migrations';
 import {
-  MIGRATION_LOCK_KEY,
   MigrationPlanError,
   MigrationRequestError,
   PlanRequest,
@@ -15,6 +14,7 @@ import {
 } from '../../lib/migrator/runner';
 import {
   ADD_VERIFICATION,
+  advisoryLocksHeld,
   CREATE_USERS,
   defaultSettings,
   metaRows,
@@ -54,15 +54,6 @@ async function state(url: string) {
       `SELECT sequencename, last_value FROM pg_sequences ORDER BY sequencename`,
     ),
   };
-}
-
-async function advisoryLocksHeld(url: string): Promise<number> {
-  const [row] = await query<{ n: string }>(
-    url,
-    `SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = $1::bigint::oid`,
-    [MIGRATION_LOCK_KEY],
-  );
-  return Number(row?.n);
 }
 
 /** A database with create-users applied and three users, plus the given extra setup. */

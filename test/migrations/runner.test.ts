@@ -7,11 +7,13 @@ import {
   MigrationRequest,
   MigrationRequestError,
   parseMigrationRequest,
+  readHistory,
   runMigrations,
 } from '../../lib/migrator/runner';
 import type { MigrationSettings } from '../../lib/settings';
 import {
   ADD_VERIFICATION,
+  advisoryLocksHeld,
   CREATE_USERS,
   cliStatus,
   defaultSettings,
@@ -39,16 +41,6 @@ function runner(
 
 async function state(url: string) {
   return { meta: await metaRows(url), schema: await schemaSnapshot(url) };
-}
-
-async function advisoryLocksHeld(url: string): Promise<number> {
-  const [row] = await query<{ n: string }>(
-    url,
-    `SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = $1::bigint::oid
-        AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
-    [MIGRATION_LOCK_KEY],
-  );
-  return Number(row?.n);
 }
 
 describe('runMigrations commands', () => {
@@ -226,6 +218,76 @@ describe('history shared with sequelize-cli', () => {
     expect(await query(url, `SELECT to_regclass('users') AS t`)).toEqual([{ t: null }]);
     expect(await migrate({ command: 'status' })).toMatchObject({ executed: [], pending: ALL });
   }, 240000);
+});
+
+describe('when each migration ran', () => {
+  const history = (url: string) => readHistory(fixtures.sequelizeFor(url, defaultSettings));
+
+  it('both tools record the time of each row, whichever made the table', async () => {
+    for (const firstTool of ['runner', 'sequelize-cli'] as const) {
+      const url = await fixtures.emptyDatabase();
+      const before = new Date();
+      if (firstTool === 'runner') {
+        await runner(url)({ command: 'up', to: CREATE_USERS });
+        await sequelizeCli(url, 'db:migrate');
+      } else {
+        await sequelizeCli(url, 'db:migrate', '--to', CREATE_USERS);
+        await runner(url)({ command: 'up' });
+      }
+      const after = new Date();
+      const rows = await history(url);
+      expect(rows.map((r) => r.name)).toEqual(ALL);
+      for (const { appliedAt } of rows) {
+        expect(appliedAt).toBeInstanceOf(Date);
+        expect((appliedAt as Date).getTime()).toBeGreaterThanOrEqual(before.getTime() - 1000);
+        expect((appliedAt as Date).getTime()).toBeLessThanOrEqual(after.getTime() + 1000);
+      }
+      // The second migration was applied after the first.
+      expect(rows[1]?.appliedAt?.getTime()).toBeGreaterThanOrEqual(
+        rows[0]?.appliedAt?.getTime() as number,
+      );
+    }
+  }, 120000);
+
+  it('gives a history table without time columns its columns; older rows have no time', async () => {
+    const url = await fixtures.emptyDatabase();
+    await sequelizeCli(url, 'db:migrate', '--to', CREATE_USERS);
+    // SequelizeMeta as sequelize-cli makes it by default (no migrationTimestamps).
+    await query(
+      url,
+      'ALTER TABLE "SequelizeMeta" DROP COLUMN "createdAt", DROP COLUMN "updatedAt"',
+    );
+    expect(await history(url)).toEqual([{ name: CREATE_USERS, appliedAt: null }]);
+
+    expect(await runner(url)({ command: 'up' })).toMatchObject({ ran: [ADD_VERIFICATION] });
+    const [old, added] = await history(url);
+    expect(old).toEqual({ name: CREATE_USERS, appliedAt: null });
+    expect(added?.appliedAt).toBeInstanceOf(Date);
+
+    // sequelize-cli, configured with timestamps, goes on working on that table.
+    await sequelizeCli(url, 'db:migrate:undo');
+    await sequelizeCli(url, 'db:migrate');
+    expect(await cliStatus(url)).toEqual({ [CREATE_USERS]: 'up', [ADD_VERIFICATION]: 'up' });
+    expect((await history(url))[1]?.appliedAt).toBeInstanceOf(Date);
+  }, 120000);
+
+  it('status reads the times without changing an old table', async () => {
+    const url = await fixtures.emptyDatabase();
+    await sequelizeCli(url, 'db:migrate', '--to', CREATE_USERS);
+    await query(
+      url,
+      'ALTER TABLE "SequelizeMeta" DROP COLUMN "createdAt", DROP COLUMN "updatedAt"',
+    );
+    const schema = await schemaSnapshot(url);
+    await runner(url)({ command: 'status' });
+    expect(await history(url)).toEqual([{ name: CREATE_USERS, appliedAt: null }]);
+    const columns = await query(
+      url,
+      `SELECT column_name FROM information_schema.columns WHERE table_name = 'SequelizeMeta'`,
+    );
+    expect(columns).toEqual([{ column_name: 'name' }]);
+    expect(await schemaSnapshot(url)).toEqual(schema);
+  }, 60000);
 });
 
 describe('concurrency and failure', () => {
