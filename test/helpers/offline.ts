@@ -22,11 +22,19 @@ export interface OfflineServer {
   stop(): Promise<void>;
 }
 
+export interface OfflineOptions {
+  /** More `serverless offline start` flags, such as `--reloadHandler`. */
+  args?: string[];
+}
+
 /**
  * Starts `serverless offline` (the real HTTP API emulation, bundling with esbuild)
  * with the given environment, on free ports, and waits until it serves.
  */
-export async function startOffline(env: Record<string, string>): Promise<OfflineServer> {
+export async function startOffline(
+  env: Record<string, string>,
+  opts: OfflineOptions = {},
+): Promise<OfflineServer> {
   const httpPort = await freePort();
   const lambdaPort = await freePort();
   const workFolder = `.esbuild-test-${process.pid}-${httpPort}`;
@@ -41,6 +49,7 @@ export async function startOffline(env: Record<string, string>): Promise<Offline
       '--lambdaPort',
       String(lambdaPort),
       '--noTimeout',
+      ...(opts.args ?? []),
     ],
     {
       cwd: ROOT,
