@@ -13,7 +13,7 @@ export interface Database {
 
 export interface PoolOptions {
   max?: number;
-  /** The function timeout: connections older than this are closed (Lambda freezes containers). */
+  /** How often the pool looks for idle connections to close. */
   evictMs?: number;
 }
 
@@ -29,7 +29,9 @@ export function createDatabase(settings: DatabaseSettings, pool: PoolOptions = {
     pool: {
       max: pool.max ?? 2,
       min: 0,
-      idle: 0,
+      // A released connection is closed once idle this long, at the next look
+      // (every evictMs). This is what `idle: 0` gave: sequelize-pool reads 0 as unset.
+      idle: 30000,
       acquire: settings.connectTimeoutMs + 1000,
       evict: pool.evictMs ?? 30000,
     },
