@@ -4,7 +4,7 @@ import {
   CodeCleanupResult,
   codeCleanupSettings,
 } from '../lib/codeCleanup';
-import { getDatabase } from '../lib/db';
+import { endInvocation, getDatabase } from '../lib/db';
 import { logger } from '../lib/logger';
 import { databaseSettings, envForStartCheck, runtimeEnv } from '../lib/settings';
 
@@ -19,12 +19,16 @@ const SAFETY_MARGIN_MS = 5000;
 export async function handler(_event: unknown, context?: Context): Promise<CodeCleanupResult> {
   const env = await runtimeEnv();
   const db = getDatabase(databaseSettings(env));
-  const result = await cleanupVerificationCodes({
-    sequelize: db.sequelize,
-    now: () => new Date(),
-    settings: codeCleanupSettings(env),
-    timeLeftMs: context ? () => context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS : undefined,
-  });
-  logger.info('verification codes cleaned up', { ...result });
-  return result;
+  try {
+    const result = await cleanupVerificationCodes({
+      sequelize: db.sequelize,
+      now: () => new Date(),
+      settings: codeCleanupSettings(env),
+      timeLeftMs: context ? () => context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS : undefined,
+    });
+    logger.info('verification codes cleaned up', { ...result });
+    return result;
+  } finally {
+    await endInvocation();
+  }
 }

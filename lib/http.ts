@@ -5,6 +5,7 @@ import type {
 } from 'aws-lambda';
 import { BaseError, ConnectionError, DatabaseError, TimeoutError } from 'sequelize';
 import { z } from 'zod';
+import { endInvocation } from './db';
 import { badRequest, HttpError, serviceUnavailable } from './errors';
 import { logger } from './logger';
 
@@ -116,8 +117,8 @@ export function errorResponse(err: unknown, requestId: string): HttpResponse {
 }
 
 /**
- * Wraps an API handler: request-scoped log context, and every outcome mapped to
- * the SPEC's response shapes.
+ * Wraps an API handler: request-scoped log context, every outcome mapped to the
+ * SPEC's response shapes, and the end of the invocation marked for the pool.
  */
 export function httpHandler(fn: HttpHandler): HttpHandler {
   return async (event, context) => {
@@ -128,6 +129,7 @@ export function httpHandler(fn: HttpHandler): HttpHandler {
     } catch (err) {
       return errorResponse(err, requestId);
     } finally {
+      await endInvocation();
       logger.removeKeys(['requestId', 'route']);
     }
   };

@@ -1,10 +1,7 @@
-import { ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
-import path from 'node:path';
-import readline from 'node:readline';
 import { Client } from 'pg';
 import { apiClient, expectErrorShape } from '../helpers/api';
-import { ANSWER_MARK } from '../helpers/container';
+import { ContainerAnswer, getEvent, LambdaContainer } from '../helpers/lambdaContainer';
 import { freePort, OfflineServer, startOffline } from '../helpers/offline';
 import { adminUrl, uniqueDatabaseName } from '../helpers/pgAdmin';
 import { createTestDatabase, TestDatabase } from '../helpers/testDatabase';
@@ -15,75 +12,11 @@ import { TEST_JWT_SECRET, tokenFor } from '../helpers/tokens';
  * containers than it admits), every endpoint answers 503 service_unavailable
  * with Retry-After within a few seconds: never a 500, a hang or a crash.
  */
-const ROOT = path.resolve(__dirname, '..', '..');
 const PEPPER = 'outage-test-pepper-0123456789';
 // "Within a few seconds", with room for a loaded CI machine.
 const HANG_BOUND_MS = 20_000;
 
-interface Answer {
-  statusCode: number;
-  headers?: Record<string, string>;
-  body: string;
-}
-
-/** A process that loads one handler module: one Lambda container. */
-class Container {
-  private readonly child: ChildProcess;
-  private readonly pending: Array<(v: { result: Answer; ms: number }) => void> = [];
-  readonly ready: Promise<void>;
-
-  constructor(handlerModule: string, env: Record<string, string>) {
-    this.child = spawn(
-      process.execPath,
-      [
-        path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'),
-        'test/helpers/container.ts',
-        handlerModule,
-      ],
-      { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'ignore'] },
-    );
-    let markReady: () => void = () => undefined;
-    this.ready = new Promise((resolve) => (markReady = resolve));
-    const lines = readline.createInterface({ input: this.child.stdout! });
-    lines.on('line', (line) => {
-      if (!line.startsWith(ANSWER_MARK)) return;
-      const msg = JSON.parse(line.slice(ANSWER_MARK.length)) as {
-        ready?: boolean;
-        result?: Answer;
-        ms?: number;
-      };
-      if (msg.ready) return markReady();
-      this.pending.shift()?.({ result: msg.result as Answer, ms: msg.ms ?? 0 });
-    });
-  }
-
-  invoke(event: unknown): Promise<{ result: Answer; ms: number }> {
-    return new Promise((resolve) => {
-      this.pending.push(resolve);
-      this.child.stdin!.write(`${JSON.stringify(event)}\n`);
-    });
-  }
-
-  stop(): void {
-    this.child.stdin?.destroy();
-    this.child.stdout?.destroy();
-    this.child.kill('SIGKILL');
-  }
-}
-
-function getEvent(rawPath: string, token: string) {
-  return {
-    version: '2.0',
-    routeKey: `GET ${rawPath}`,
-    rawPath,
-    rawQueryString: '',
-    headers: { authorization: `Bearer ${token}` },
-    requestContext: { requestId: `req-${Math.random()}`, http: { method: 'GET', path: rawPath } },
-    isBase64Encoded: false,
-  };
-}
-
-function expect503(answer: Answer): void {
+function expect503(answer: ContainerAnswer): void {
   expect(answer.statusCode).toBe(503);
   const body = JSON.parse(answer.body) as { error: { code: string; message: string } };
   expect(body.error.code).toBe('service_unavailable');
@@ -165,7 +98,7 @@ describe('more containers than the database admits', () => {
   let testDb: TestDatabase;
   const role = uniqueDatabaseName('vs_limited');
   const holders: Client[] = [];
-  const containers: Container[] = [];
+  const containers: LambdaContainer[] = [];
   let limitedUrl: string;
   let userId: number;
 
@@ -189,7 +122,7 @@ describe('more containers than the database admits', () => {
     limitedUrl = u.toString();
     for (let i = 0; i < 6; i += 1) {
       containers.push(
-        new Container('functions/verification/getMyVerification.ts', {
+        new LambdaContainer('functions/verification/getMyVerification.ts', {
           DATABASE_URL: limitedUrl,
           AUTH_JWT_SECRET: TEST_JWT_SECRET,
           DATABASE_CONNECT_TIMEOUT_MS: '2000',

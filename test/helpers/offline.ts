@@ -46,16 +46,24 @@ export interface OfflineServer {
   stop(): Promise<void>;
 }
 
+export interface OfflineOptions {
+  /** More `serverless offline start` flags, such as `--reloadHandler`. */
+  args?: string[];
+}
+
 /**
  * Starts `serverless offline` (the real HTTP API emulation, bundling with esbuild)
  * with the given environment, on free ports, and waits until it serves. Two
  * servers of parallel tests can still draw the same port; a start that fails with
  * EADDRINUSE is tried again on other ports.
  */
-export async function startOffline(env: Record<string, string>): Promise<OfflineServer> {
+export async function startOffline(
+  env: Record<string, string>,
+  opts: OfflineOptions = {},
+): Promise<OfflineServer> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await launch(env);
+      return await launch(env, opts);
     } catch (err) {
       if (attempt >= 3 || !(err instanceof PortTakenError)) throw err;
     }
@@ -64,7 +72,7 @@ export async function startOffline(env: Record<string, string>): Promise<Offline
 
 class PortTakenError extends Error {}
 
-async function launch(env: Record<string, string>): Promise<OfflineServer> {
+async function launch(env: Record<string, string>, opts: OfflineOptions): Promise<OfflineServer> {
   const httpPort = await serverPort();
   // Both ports are free when drawn, but not held: they must also differ.
   const lambdaPort = await serverPort(httpPort);
@@ -80,6 +88,7 @@ async function launch(env: Record<string, string>): Promise<OfflineServer> {
       '--lambdaPort',
       String(lambdaPort),
       '--noTimeout',
+      ...(opts.args ?? []),
     ],
     {
       cwd: ROOT,
