@@ -96,10 +96,15 @@ export function isDatabaseUnavailable(err: unknown): boolean {
     const code = (err as { original?: { code?: string } }).original?.code;
     if (code && (UNAVAILABLE_SQLSTATES.has(code) || code.startsWith('08'))) return true;
   }
+  // A driver error thrown bare (the verification statements run on pg directly,
+  // lib/db.ts) is judged by its SQLSTATE as Sequelize's wrapped ones are above.
   const code = (err as { code?: unknown } | null)?.code;
   return (
     typeof code === 'string' &&
-    (UNAVAILABLE_SQLSTATES.has(code) || code === 'ECONNREFUSED' || code === 'ETIMEDOUT')
+    (UNAVAILABLE_SQLSTATES.has(code) ||
+      code.startsWith('08') ||
+      code === 'ECONNREFUSED' ||
+      code === 'ETIMEDOUT')
   );
 }
 
