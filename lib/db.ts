@@ -7,7 +7,8 @@ const { sequelizeOptions } = require('./connection.cjs') as typeof import('./con
 
 export interface Database {
   sequelize: Sequelize;
-  models: Models;
+  /** The models, bound to `sequelize` on first access. */
+  readonly models: Models;
 }
 
 export interface PoolOptions {
@@ -16,7 +17,7 @@ export interface PoolOptions {
   evictMs?: number;
 }
 
-/** A new Sequelize instance (with models bound) for a URL. */
+/** A new Sequelize instance for a URL, its models bound when first used. */
 export function createDatabase(settings: DatabaseSettings, pool: PoolOptions = {}): Database {
   const base = sequelizeOptions(settings.databaseUrl, {
     caFile: settings.caFile,
@@ -33,7 +34,15 @@ export function createDatabase(settings: DatabaseSettings, pool: PoolOptions = {
       evict: pool.evictMs ?? 30000,
     },
   });
-  return { sequelize, models: initModels(sequelize) };
+  // The models are bound on first use: binding them is several milliseconds of a
+  // cold start, and the verification functions (hand-written SQL) never use them.
+  let models: Models | undefined;
+  return {
+    sequelize,
+    get models() {
+      return (models ??= initModels(sequelize));
+    },
+  };
 }
 
 // Kept on globalThis so that serverless-offline, which re-evaluates handler
