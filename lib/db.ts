@@ -8,7 +8,8 @@ const { sequelizeOptions } = require('./connection.cjs') as typeof import('./con
 
 export interface Database {
   sequelize: Sequelize;
-  models: Models;
+  /** The models, bound to `sequelize` on first access. */
+  readonly models: Models;
 }
 
 export interface PoolOptions {
@@ -17,7 +18,7 @@ export interface PoolOptions {
   evictMs?: number;
 }
 
-/** A new Sequelize instance (with models bound) for a URL. */
+/** A new Sequelize instance for a URL, its models bound when first used. */
 export function createDatabase(settings: DatabaseSettings, pool: PoolOptions = {}): Database {
   const base = sequelizeOptions(settings.databaseUrl, {
     caFile: settings.caFile,
@@ -36,7 +37,15 @@ export function createDatabase(settings: DatabaseSettings, pool: PoolOptions = {
       evict: pool.evictMs ?? 30000,
     },
   });
-  return { sequelize, models: initModels(sequelize) };
+  // The models are bound on first use: binding them is several milliseconds of a
+  // cold start, and the verification functions (hand-written SQL) never use them.
+  let models: Models | undefined;
+  return {
+    sequelize,
+    get models() {
+      return (models ??= initModels(sequelize));
+    },
+  };
 }
 
 // Kept on globalThis, not in a module variable: under `serverless offline
@@ -84,5 +93,101 @@ export async function endInvocation(env: Env = process.env): Promise<void> {
     } catch (err) {
       logger.warn('could not close idle database connections', { error: err as Error });
     }
+  }
+}
+
+/**
+ * Hand-written statements on one pooled connection. The hot verification paths
+ * run their SQL here rather than through `sequelize.query`, whose work per
+ * statement (options, bind rewriting, a pool acquire outside a transaction,
+ * result handling) was most of what those requests cost above plain `pg`. The
+ * connection is the one Sequelize pools, with its type parsers, so rows come
+ * back as `sequelize.query` returned them.
+ */
+export interface SqlSession {
+  /** The rows of one statement with `$1`-style parameters. */
+  rows<R>(text: string, values?: readonly unknown[]): Promise<R[]>;
+}
+
+/** The part of the pooled `pg` client and of Sequelize's pool used here (untyped by Sequelize). */
+interface PgConnection {
+  query(text: string, values?: readonly unknown[]): Promise<{ rows: unknown[] }>;
+}
+interface ConnectionPool {
+  getConnection(options: { type: 'write' }): Promise<PgConnection>;
+  releaseConnection(connection: PgConnection): void;
+  destroyConnection(connection: PgConnection): Promise<void>;
+}
+
+/**
+ * Runs `work` on one connection taken from the Sequelize pool, each statement in
+ * its own implicit transaction, then gives the connection back. Acquiring it
+ * fails as Sequelize does (its ConnectionError family, answered 503).
+ */
+export function withSession<T>(
+  sequelize: Sequelize,
+  work: (sql: SqlSession) => Promise<T>,
+): Promise<T> {
+  return onPooledConnection(sequelize, work);
+}
+
+/**
+ * Runs `work` in one transaction (BEGIN ... COMMIT; ROLLBACK when it throws) on
+ * one connection from the Sequelize pool, as `sequelize.transaction(cb)` does at
+ * its default isolation level (READ COMMITTED), without its per-statement cost.
+ */
+export function inTransaction<T>(
+  sequelize: Sequelize,
+  work: (sql: SqlSession) => Promise<T>,
+): Promise<T> {
+  return onPooledConnection(sequelize, async (sql, discard) => {
+    await sql.rows('BEGIN');
+    let result: T;
+    try {
+      result = await work(sql);
+    } catch (err) {
+      // A session whose ROLLBACK failed may still be inside the transaction.
+      await sql.rows('ROLLBACK').catch(discard);
+      throw err;
+    }
+    await sql.rows('COMMIT');
+    return result;
+  });
+}
+
+async function onPooledConnection<T>(
+  sequelize: Sequelize,
+  work: (sql: SqlSession, discard: () => void) => Promise<T>,
+): Promise<T> {
+  const pool = sequelize.connectionManager as unknown as ConnectionPool;
+  const connection = await pool.getConnection({ type: 'write' });
+  let reusable = true;
+  const discard = () => {
+    reusable = false;
+  };
+  const session: SqlSession = {
+    async rows<R>(text: string, values?: readonly unknown[]) {
+      try {
+        return (await connection.query(text, values)).rows as R[];
+      } catch (err) {
+        // A statement error the server reported leaves the session usable; a
+        // FATAL one (the server ended the session) or any other (a reset
+        // socket, a closed connection) does not: it is not pooled again.
+        if (
+          !(err instanceof pg.DatabaseError) ||
+          err.severity === 'FATAL' ||
+          err.severity === 'PANIC'
+        ) {
+          discard();
+        }
+        throw err;
+      }
+    },
+  };
+  try {
+    return await work(session, discard);
+  } finally {
+    if (reusable) pool.releaseConnection(connection);
+    else await pool.destroyConnection(connection).catch(() => undefined);
   }
 }

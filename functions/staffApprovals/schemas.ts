@@ -1,18 +1,25 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { REQUEST_STATUSES } from '../../models';
 
 /**
  * One schema per endpoint (SPEC §4): bodies and query strings are strict, so an
- * unknown field is a 400. Path ids are checked with `requestIdSchema`.
+ * unknown field is a 400. Path ids are checked with `requestIdSchema`. Written
+ * with zod/mini's functions (`.check(...)`) rather than full zod's methods, so a
+ * bundle carries only the checks used here (see `lib/http.ts`).
  */
 
 /** Any uuid PostgreSQL accepts, in its canonical 8-4-4-4-12 form. */
-export const requestIdSchema = z
-  .string()
-  .regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, {
-    message: 'must be a uuid',
-  })
-  .transform((id) => id.toLowerCase());
+export const requestIdSchema = z.pipe(
+  z
+    .string()
+    .check(
+      z.regex(
+        /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/,
+        'must be a uuid',
+      ),
+    ),
+  z.transform((id: string) => id.toLowerCase()),
+);
 
 export const MAX_DETAILS_BYTES = 4096;
 export const MAX_DETAILS_DEPTH = 8;
@@ -33,53 +40,54 @@ function storableJson(value: unknown, depth: number): boolean {
   return true;
 }
 
-const detailsSchema = z
-  .record(z.string(), z.unknown())
-  .refine((d) => Buffer.byteLength(JSON.stringify(d), 'utf8') <= MAX_DETAILS_BYTES, {
-    message: `must be at most ${MAX_DETAILS_BYTES} bytes of JSON`,
-  })
-  .refine((d) => storableJson(d, 1), {
-    message: `must nest at most ${MAX_DETAILS_DEPTH} levels and contain no NUL characters or unpaired surrogates`,
-  });
+const detailsSchema = z.record(z.string(), z.unknown()).check(
+  z.refine(
+    (d) => Buffer.byteLength(JSON.stringify(d), 'utf8') <= MAX_DETAILS_BYTES,
+    `must be at most ${MAX_DETAILS_BYTES} bytes of JSON`,
+  ),
+  z.refine(
+    (d) => storableJson(d, 1),
+    `must nest at most ${MAX_DETAILS_DEPTH} levels and contain no NUL characters or unpaired surrogates`,
+  ),
+);
 
 const noteSchema = z
   .string()
-  .max(MAX_NOTE_LENGTH)
-  .refine(storableText, { message: 'contains characters that cannot be stored' });
+  .check(
+    z.maxLength(MAX_NOTE_LENGTH),
+    z.refine(storableText, 'contains characters that cannot be stored'),
+  );
 
-const userIdSchema = z.number().int().min(1).max(2147483647);
+const userIdSchema = z.number().check(z.int(), z.gte(1), z.lte(2147483647));
 
-export const createRequestSchema = z
-  .object({
-    requestType: z.string().regex(/^[a-z][a-z0-9_]{2,63}$/, {
-      message: 'must match ^[a-z][a-z0-9_]{2,63}$',
-    }),
-    details: detailsSchema.optional(),
-    userId: userIdSchema.optional(),
-  })
-  .strict();
+export const createRequestSchema = z.strictObject({
+  requestType: z
+    .string()
+    .check(z.regex(/^[a-z][a-z0-9_]{2,63}$/, 'must match ^[a-z][a-z0-9_]{2,63}$')),
+  details: z.optional(detailsSchema),
+  userId: z.optional(userIdSchema),
+});
 export type CreateRequestBody = z.infer<typeof createRequestSchema>;
 
 /** Query strings arrive as text: numbers are parsed here, strictly. */
-const wholeNumber = z.string().regex(/^\d{1,12}$/, { message: 'must be a whole number' });
+const wholeNumber = z.pipe(
+  z.string().check(z.regex(/^\d{1,12}$/, 'must be a whole number')),
+  z.transform(Number),
+);
 
-export const listQuerySchema = z
-  .object({
-    status: z.enum(REQUEST_STATUSES).optional(),
-    userId: wholeNumber.transform(Number).pipe(userIdSchema).optional(),
-    limit: wholeNumber.transform(Number).pipe(z.number().int().min(1).max(100)).optional(),
-    cursor: z.string().min(1).max(512).optional(),
-  })
-  .strict();
+export const listQuerySchema = z.strictObject({
+  status: z.optional(z.enum(REQUEST_STATUSES)),
+  userId: z.optional(z.pipe(wholeNumber, userIdSchema)),
+  limit: z.optional(z.pipe(wholeNumber, z.number().check(z.int(), z.gte(1), z.lte(100)))),
+  cursor: z.optional(z.string().check(z.minLength(1), z.maxLength(512))),
+});
 export type ListQuery = z.infer<typeof listQuerySchema>;
 
-export const approveBodySchema = z.object({ note: noteSchema.optional() }).strict();
+export const approveBodySchema = z.strictObject({ note: z.optional(noteSchema) });
 
-export const rejectBodySchema = z
-  .object({
-    note: noteSchema.refine((s) => s.trim().length > 0, { message: 'must not be empty' }),
-  })
-  .strict();
+export const rejectBodySchema = z.strictObject({
+  note: noteSchema.check(z.refine((s) => s.trim().length > 0, 'must not be empty')),
+});
 
 /** Cancel takes no input: no body, or an empty JSON object. */
-export const cancelBodySchema = z.object({}).strict();
+export const cancelBodySchema = z.strictObject({});

@@ -1,20 +1,15 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 
 const channel = z.enum(['phone', 'email']);
 
 /** POST /verification/codes */
-export const issueCodeBody = z.object({ channel }).strict();
+export const issueCodeBody = z.strictObject({ channel });
 
 /**
  * POST /verification/verify. The configured length is checked by the service
  * (before any attempt is counted); the schema bounds the type and size.
  */
-export const verifyCodeBody = z
-  .object({
-    channel,
-    code: z
-      .string()
-      .max(10)
-      .regex(/^[0-9]+$/, 'must be digits'),
-  })
-  .strict();
+export const verifyCodeBody = z.strictObject({
+  channel,
+  code: z.string().check(z.maxLength(10), z.regex(/^[0-9]+$/, 'must be digits')),
+});

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { QueryTypes, Sequelize, Transaction } from 'sequelize';
+import type { Sequelize } from 'sequelize';
 import {
   Channel,
   isChannelVerified,
@@ -8,6 +8,7 @@ import {
   VerificationStatus,
   withChannelVerified,
 } from '../../models';
+import { inTransaction, withSession } from '../db';
 import type { CodeSender } from '../delivery/types';
 import { badRequest, HttpError, unauthorized } from '../errors';
 import { maskDestination } from '../logger';
@@ -26,7 +27,10 @@ export interface ServiceLogger {
   warn(message: string, extra: Record<string, unknown>): void;
 }
 
-/** What the verification service needs; tests pass their own clock and sender. */
+/**
+ * What the verification service needs; tests pass their own clock and sender.
+ * Its statements run on connections of this instance's pool (lib/db.ts).
+ */
 export interface VerificationDeps {
   sequelize: Sequelize;
   now: () => Date;
@@ -147,12 +151,8 @@ export async function issueCode(
   const code = generateCode(settings.codeLength);
   const expiresAt = new Date(now.getTime() + settings.codeTtlSeconds * 1000);
 
-  const issued = await sequelize.transaction(async (transaction: Transaction) => {
-    const [user] = await sequelize.query<LockedUser>(LOCK_USER_SQL, {
-      bind: [userId],
-      type: QueryTypes.SELECT,
-      transaction,
-    });
+  const issued = await inTransaction(sequelize, async (sql) => {
+    const [user] = await sql.rows<LockedUser>(LOCK_USER_SQL, [userId]);
     if (!user) throw unknownUser();
     if (isChannelVerified(user.status, channel)) {
       throw new HttpError(409, 'already_verified', `The ${channel} is already verified`);
@@ -161,23 +161,19 @@ export async function issueCode(
     if (!destination) {
       throw new HttpError(422, 'no_destination', `The user has no ${channel} to send a code to`);
     }
-    const [row] = await sequelize.query<IssueRow>(ISSUE_SQL, {
-      bind: [
-        userId,
-        channel,
-        destination,
-        now.toISOString(),
-        settings.sendCooldownSeconds,
-        settings.maxSendsPerHour,
-        settings.maxSendsPerDestinationPerHour,
-        id,
-        hashCode(settings.pepper, { id, userId, channel, destination }, code),
-        settings.maxAttempts,
-        expiresAt.toISOString(),
-      ],
-      type: QueryTypes.SELECT,
-      transaction,
-    });
+    const [row] = await sql.rows<IssueRow>(ISSUE_SQL, [
+      userId,
+      channel,
+      destination,
+      now.toISOString(),
+      settings.sendCooldownSeconds,
+      settings.maxSendsPerHour,
+      settings.maxSendsPerDestinationPerHour,
+      id,
+      hashCode(settings.pepper, { id, userId, channel, destination }, code),
+      settings.maxAttempts,
+      expiresAt.toISOString(),
+    ]);
     if (!row) throw new Error('issue query returned no row');
     const userTimes = row.user_times.map(Number);
     const destinationTimes = row.destination_times.map(Number);
@@ -214,7 +210,7 @@ export async function issueCode(
   } catch (err) {
     // The new code must not stay usable; it still counts toward the caps, and
     // the code it superseded stays superseded.
-    await sequelize.query(RETIRE_SQL, { bind: [id, now.toISOString()] });
+    await withSession(sequelize, (sql) => sql.rows(RETIRE_SQL, [id, now.toISOString()]));
     deps.logger?.warn('verification code delivery failed', {
       codeId: id,
       channel,
@@ -306,58 +302,55 @@ export async function verifyCode(
 
   // A conditional write that changes nothing means a concurrent request changed
   // the code; read again and answer from the new state (at most a few rounds).
-  for (let round = 0; round < 3; round += 1) {
-    const [row] = await sequelize.query<ActiveRow>(READ_ACTIVE_SQL, {
-      bind: [userId, channel],
-      type: QueryTypes.SELECT,
-    });
-    if (!row) throw unknownUser();
-    if (!row.id || row.destination === null || row.destination !== destinationOf(row, channel)) {
-      throw noActiveCode();
-    }
-    if ((row.expires_at as Date).getTime() <= now.getTime()) {
-      throw new HttpError(410, 'code_expired', 'The code has expired; request a new one');
-    }
-    const maxAttempts = row.max_attempts as number;
-    if ((row.attempts as number) >= maxAttempts) throw tooManyAttempts();
+  // The statements share one pooled connection, each its own transaction.
+  return withSession(sequelize, async (sql) => {
+    for (let round = 0; round < 3; round += 1) {
+      const [row] = await sql.rows<ActiveRow>(READ_ACTIVE_SQL, [userId, channel]);
+      if (!row) throw unknownUser();
+      if (!row.id || row.destination === null || row.destination !== destinationOf(row, channel)) {
+        throw noActiveCode();
+      }
+      if ((row.expires_at as Date).getTime() <= now.getTime()) {
+        throw new HttpError(410, 'code_expired', 'The code has expired; request a new one');
+      }
+      const maxAttempts = row.max_attempts as number;
+      if ((row.attempts as number) >= maxAttempts) throw tooManyAttempts();
 
-    const binding = { id: row.id, userId, channel, destination: row.destination };
-    if (codeMatches(settings.pepper, binding, code, row.code_hash as string)) {
-      const [done] = await sequelize.query<{ status: VerificationStatus }>(CONSUME_SQL, {
-        bind: [
+      const binding = { id: row.id, userId, channel, destination: row.destination };
+      if (codeMatches(settings.pepper, binding, code, row.code_hash as string)) {
+        const [done] = await sql.rows<{ status: VerificationStatus }>(CONSUME_SQL, [
           row.id,
           now.toISOString(),
           `${other}_verified`,
           withChannelVerified(`${other}_verified`, channel),
           withChannelVerified('unverified', channel),
-        ],
-        type: QueryTypes.SELECT,
-      });
-      if (done) {
-        deps.logger?.info('verification code accepted', { codeId: row.id, userId, channel });
-        return { verified: true, verification: verificationInfoOf(userId, done.status) };
-      }
-    } else {
-      const [counted] = await sequelize.query<{ attempts: number; max_attempts: number }>(
-        COUNT_ATTEMPT_SQL,
-        { bind: [row.id, now.toISOString()], type: QueryTypes.SELECT },
-      );
-      if (counted) {
-        const remaining = counted.max_attempts - counted.attempts;
-        deps.logger?.info('verification code rejected', {
-          codeId: row.id,
-          userId,
-          channel,
-          attemptsRemaining: remaining,
-        });
-        if (remaining <= 0) throw tooManyAttempts();
-        throw new HttpError(422, 'invalid_code', 'The code is not correct', {
-          attemptsRemaining: remaining,
-        });
+        ]);
+        if (done) {
+          deps.logger?.info('verification code accepted', { codeId: row.id, userId, channel });
+          return { verified: true, verification: verificationInfoOf(userId, done.status) };
+        }
+      } else {
+        const [counted] = await sql.rows<{ attempts: number; max_attempts: number }>(
+          COUNT_ATTEMPT_SQL,
+          [row.id, now.toISOString()],
+        );
+        if (counted) {
+          const remaining = counted.max_attempts - counted.attempts;
+          deps.logger?.info('verification code rejected', {
+            codeId: row.id,
+            userId,
+            channel,
+            attemptsRemaining: remaining,
+          });
+          if (remaining <= 0) throw tooManyAttempts();
+          throw new HttpError(422, 'invalid_code', 'The code is not correct', {
+            attemptsRemaining: remaining,
+          });
+        }
       }
     }
-  }
-  throw noActiveCode();
+    throw noActiveCode();
+  });
 }
 
 /** VerificationInfo of a user, or undefined for an unknown id. */
@@ -365,9 +358,11 @@ export async function getVerification(
   deps: Pick<VerificationDeps, 'sequelize'>,
   userId: number,
 ): Promise<VerificationInfo | undefined> {
-  const [row] = await deps.sequelize.query<{ status: VerificationStatus }>(
-    'SELECT verification_status AS status FROM users WHERE id = $1',
-    { bind: [userId], type: QueryTypes.SELECT },
+  const [row] = await withSession(deps.sequelize, (sql) =>
+    sql.rows<{ status: VerificationStatus }>(
+      'SELECT verification_status AS status FROM users WHERE id = $1',
+      [userId],
+    ),
   );
   return row ? verificationInfoOf(userId, row.status) : undefined;
 }
