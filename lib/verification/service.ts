@@ -146,14 +146,16 @@ export async function issueCode(
   channel: Channel,
 ): Promise<IssuedCode> {
   const { settings, sequelize } = deps;
-  const now = deps.now();
   const id = randomUUID();
   const code = generateCode(settings.codeLength);
-  const expiresAt = new Date(now.getTime() + settings.codeTtlSeconds * 1000);
 
   const issued = await inTransaction(sequelize, async (sql) => {
     const [user] = await sql.rows<LockedUser>(LOCK_USER_SQL, [userId]);
     if (!user) throw unknownUser();
+    // The clock is read once the user is locked: a send that waited for the
+    // lock is judged by a time after the send that held it, whose row it sees.
+    const now = deps.now();
+    const expiresAt = new Date(now.getTime() + settings.codeTtlSeconds * 1000);
     if (isChannelVerified(user.status, channel)) {
       throw new HttpError(409, 'already_verified', `The ${channel} is already verified`);
     }
@@ -195,8 +197,9 @@ export async function issueCode(
       [...destinationTimes, now.getTime()],
       settings,
     );
-    return { destination, resendAvailableAt: new Date(next.at) };
+    return { destination, now, expiresAt, resendAvailableAt: new Date(next.at) };
   });
+  const { now, expiresAt } = issued;
 
   const masked = maskDestination(channel, issued.destination);
   try {

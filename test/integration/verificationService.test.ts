@@ -309,6 +309,25 @@ describe('issueCode', () => {
     expect(await codeRows(user.id, 'email')).toHaveLength(1);
   });
 
+  it('without a cooldown, lets simultaneous sends all through, each superseding the last', async () => {
+    const h = harness({ sendCooldownSeconds: 0, maxSendsPerHour: 100 });
+    // A clock that moves on at every reading, like a real one: a send that waits
+    // for the user's lock must not judge the cooldown by a time read before the
+    // send that held the lock wrote its own.
+    let reads = 0;
+    const deps = { ...h.deps, now: () => new Date(START + ++reads) };
+    const user = await buildUser(db.models);
+    const results = await Promise.allSettled(
+      Array.from({ length: 10 }, () => issueCode(deps, user.id, 'email')),
+    );
+    expect(results.map((r) => (r.status === 'rejected' ? r.reason : 'sent'))).toEqual(
+      Array(10).fill('sent'),
+    );
+    const rows = await codeRows(user.id, 'email');
+    expect(rows).toHaveLength(10);
+    expect(rows.filter((r) => r.superseded_at === null)).toHaveLength(1);
+  });
+
   it('never exceeds the hourly cap under concurrency without a cooldown', async () => {
     const h = harness({ sendCooldownSeconds: 0, maxSendsPerHour: 3 });
     const user = await buildUser(db.models);
