@@ -3,7 +3,7 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
-import { BaseError, ConnectionError, DatabaseError, TimeoutError } from 'sequelize';
+import { BaseError, ConnectionError, TimeoutError } from 'sequelize';
 import * as z from 'zod/mini';
 import { en } from 'zod/locales';
 import { endInvocation } from './db';
@@ -90,23 +90,30 @@ export function parseBody<S extends z.ZodMiniType>(
 
 const UNAVAILABLE_SQLSTATES = new Set(['53300', '53400', '57P01', '57P02', '57P03']);
 
-/** True when the database is down, unreachable or refusing connections. */
+/** Socket errors of a connection that went away, as Node reports them. */
+const LOST_CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
+
+/** True for a driver error that means the server is unavailable or the connection is gone. */
+function unavailableCause(cause: unknown): boolean {
+  if (!(cause instanceof Error)) return false;
+  const code = (cause as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    return (
+      UNAVAILABLE_SQLSTATES.has(code) || code.startsWith('08') || LOST_CONNECTION_CODES.has(code)
+    );
+  }
+  // pg gives no code when the socket closes under a query ("Connection
+  // terminated unexpectedly") or when a client that lost it is used again.
+  return /^Connection terminated|is not queryable/.test(cause.message);
+}
+
+/** True when the database is down, unreachable, refusing connections or gone mid-request. */
 export function isDatabaseUnavailable(err: unknown): boolean {
   if (err instanceof ConnectionError || err instanceof TimeoutError) return true;
-  if (err instanceof DatabaseError || err instanceof BaseError) {
-    const code = (err as { original?: { code?: string } }).original?.code;
-    if (code && (UNAVAILABLE_SQLSTATES.has(code) || code.startsWith('08'))) return true;
-  }
-  // A driver error thrown bare (the verification statements run on pg directly,
-  // lib/db.ts) is judged by its SQLSTATE as Sequelize's wrapped ones are above.
-  const code = (err as { code?: unknown } | null)?.code;
-  return (
-    typeof code === 'string' &&
-    (UNAVAILABLE_SQLSTATES.has(code) ||
-      code.startsWith('08') ||
-      code === 'ECONNREFUSED' ||
-      code === 'ETIMEDOUT')
-  );
+  // Sequelize wraps the driver's error (`original`); the verification statements
+  // run on pg directly (lib/db.ts) and throw it bare.
+  if (err instanceof BaseError) return unavailableCause((err as { original?: unknown }).original);
+  return unavailableCause(err);
 }
 
 function errorBody(err: HttpError) {

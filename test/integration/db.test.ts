@@ -1,4 +1,6 @@
+import net from 'node:net';
 import pg from 'pg';
+import { QueryTypes } from 'sequelize';
 import { createDatabase, Database, inTransaction, withSession } from '../../lib/db';
 import { isDatabaseUnavailable } from '../../lib/http';
 import { createTestDatabase, TestDatabase } from '../helpers/testDatabase';
@@ -111,5 +113,71 @@ describe('withSession', () => {
     }
     const next = await probe();
     expect(next.pid).not.toBe(pid);
+  });
+});
+
+/** A TCP relay to the test database whose connections can be cut, as a network drop would. */
+async function cuttableRelay(target: string): Promise<{ url: string; cut(): void; close(): void }> {
+  const upstream = new URL(target);
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const server = net.connect(Number(upstream.port), upstream.hostname);
+    for (const s of [client, server]) {
+      sockets.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => sockets.delete(s));
+    }
+    client.pipe(server).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = new URL(target);
+  url.host = `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  return {
+    url: url.toString(),
+    cut: () => sockets.forEach((s) => s.destroy()),
+    close: () => server.close(),
+  };
+}
+
+describe('a connection lost under a statement', () => {
+  it('answers a 503-class error, bare or wrapped by Sequelize, and the next call reconnects', async () => {
+    const relay = await cuttableRelay(testDb.url);
+    const remote = createDatabase(
+      { databaseUrl: relay.url, caFile: undefined, connectTimeoutMs: 10000 },
+      { max: 1 },
+    );
+    const sleeping = () =>
+      db.sequelize.query<{ pid: number }>(
+        `SELECT pid FROM pg_stat_activity
+          WHERE datname = current_database() AND query = 'SELECT pg_sleep(30)'`,
+        { type: QueryTypes.SELECT },
+      );
+    try {
+      const statements = {
+        bare: () => withSession(remote.sequelize, (sql) => sql.rows('SELECT pg_sleep(30)')),
+        sequelize: () => remote.sequelize.query('SELECT pg_sleep(30)'),
+      };
+      for (const [path, run] of Object.entries(statements)) {
+        const failure = run().catch((err: unknown) => err);
+        for (let i = 0; i < 200 && (await sleeping()).length === 0; i += 1) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        relay.cut();
+        const err = await failure;
+        expect({ path, unavailable: isDatabaseUnavailable(err) }).toEqual({
+          path,
+          unavailable: true,
+        });
+        // The server notices the lost client only when the sleep ends; end it now.
+        for (const { pid } of await sleeping()) {
+          await db.sequelize.query('SELECT pg_terminate_backend($1)', { bind: [pid] });
+        }
+      }
+      const rows = await remote.sequelize.query('SELECT 1 AS one', { type: QueryTypes.SELECT });
+      expect(rows).toEqual([{ one: 1 }]);
+    } finally {
+      await remote.sequelize.close();
+      relay.close();
+    }
   });
 });
