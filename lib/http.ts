@@ -5,10 +5,10 @@ import type {
 } from 'aws-lambda';
 import { BaseError, ConnectionError, TimeoutError } from 'sequelize';
 import * as z from 'zod/mini';
-import { en } from 'zod/locales';
 import { endInvocation } from './db';
 import { badRequest, HttpError, serviceUnavailable } from './errors';
 import { logger } from './logger';
+import { type InputSource, messageFor } from './validationMessages';
 
 export type HttpEvent = APIGatewayProxyEventV2;
 export type HttpResponse = APIGatewayProxyStructuredResultV2;
@@ -40,24 +40,18 @@ export function header(event: HttpEvent, name: string): string | undefined {
   return undefined;
 }
 
-// zod/mini carries no messages of its own (its issues would all read "Invalid
-// input"); the English locale is the one full zod installs, so the 400 messages
-// are the same. Only the mini build and this locale are bundled: full zod (about
-// 460 KiB) cost every function tens of milliseconds of cold start.
-z.config(en());
-
-function zodMessage(error: z.core.$ZodError): string {
-  const issue = error.issues[0];
-  if (!issue) return 'Invalid request';
-  const where = issue.path.length ? issue.path.join('.') : 'body';
-  if (issue.code === 'unrecognized_keys') return `Unknown field(s): ${issue.keys.join(', ')}`;
-  return `${where}: ${issue.message}`;
-}
-
-/** Validates a value against an endpoint's schema; any problem is a 400. */
-export function validate<S extends z.ZodMiniType>(schema: S, value: unknown): z.infer<S> {
+/**
+ * Validates a value against an endpoint's schema; any problem is a 400 whose
+ * message names the input (`source`: a body field, a query parameter, a path
+ * parameter) and says what is wrong in words (lib/validationMessages.ts).
+ */
+export function validate<S extends z.ZodMiniType>(
+  schema: S,
+  value: unknown,
+  source: InputSource = { kind: 'body' },
+): z.infer<S> {
   const result = schema.safeParse(value);
-  if (!result.success) throw badRequest(zodMessage(result.error));
+  if (!result.success) throw badRequest(messageFor(result.error, source));
   return result.data;
 }
 

@@ -11,5 +11,5 @@ export function depsOf(ctx: ApiContext): StaffApprovalDeps {
 
 /** The `{id}` path parameter, or a 400 `invalid_request`. */
 export function requestIdOf(event: HttpEvent): string {
-  return validate(requestIdSchema, event.pathParameters?.id ?? '');
+  return validate(requestIdSchema, event.pathParameters?.id ?? '', { kind: 'path', name: 'id' });
 }

@@ -10,6 +10,6 @@ checkApiSettingsAtStart();
 export const handler = httpHandler(async (event) => {
   const ctx = await apiContext();
   const caller = await ctx.authenticate(event);
-  const query = validate(listQuerySchema, event.queryStringParameters ?? {});
+  const query = validate(listQuerySchema, event.queryStringParameters ?? {}, { kind: 'query' });
   return json(200, await listRequests(depsOf(ctx), caller, query));
 });

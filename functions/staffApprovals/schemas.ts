@@ -15,7 +15,7 @@ export const requestIdSchema = z.pipe(
     .check(
       z.regex(
         /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/,
-        'must be a uuid',
+        'must be a uuid (such as 3f2c6b0e-8d4a-4c1e-9b7a-5d2f1e0c9a84)',
       ),
     ),
   z.transform((id: string) => id.toLowerCase()),
@@ -63,22 +63,33 @@ const userIdSchema = z.number().check(z.int(), z.gte(1), z.lte(2147483647));
 export const createRequestSchema = z.strictObject({
   requestType: z
     .string()
-    .check(z.regex(/^[a-z][a-z0-9_]{2,63}$/, 'must match ^[a-z][a-z0-9_]{2,63}$')),
+    .check(
+      z.regex(
+        /^[a-z][a-z0-9_]{2,63}$/,
+        'must be 3 to 64 characters: a lowercase letter, then lowercase letters, digits or underscores',
+      ),
+    ),
   details: z.optional(detailsSchema),
   userId: z.optional(userIdSchema),
 });
 export type CreateRequestBody = z.infer<typeof createRequestSchema>;
 
-/** Query strings arrive as text: numbers are parsed here, strictly. */
-const wholeNumber = z.pipe(
-  z.string().check(z.regex(/^\d{1,12}$/, 'must be a whole number')),
-  z.transform(Number),
-);
+/**
+ * Query strings arrive as text: a whole number from `min` to `max`, parsed
+ * here strictly, with one message for every way to miss (`-1`, `1.5`, `101`).
+ */
+const queryInteger = (min: number, max: number, what = 'a whole number') => {
+  const message = `must be ${what} from ${min} to ${max}`;
+  return z.pipe(
+    z.string().check(z.regex(/^\d{1,12}$/, message)),
+    z.pipe(z.transform(Number), z.number().check(z.gte(min, message), z.lte(max, message))),
+  );
+};
 
 export const listQuerySchema = z.strictObject({
   status: z.optional(z.enum(REQUEST_STATUSES)),
-  userId: z.optional(z.pipe(wholeNumber, userIdSchema)),
-  limit: z.optional(z.pipe(wholeNumber, z.number().check(z.int(), z.gte(1), z.lte(100)))),
+  userId: z.optional(queryInteger(1, 2147483647, 'a user id: a whole number')),
+  limit: z.optional(queryInteger(1, 100)),
   cursor: z.optional(z.string().check(z.minLength(1), z.maxLength(512))),
 });
 export type ListQuery = z.infer<typeof listQuerySchema>;

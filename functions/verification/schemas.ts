@@ -11,5 +11,7 @@ export const issueCodeBody = z.strictObject({ channel });
  */
 export const verifyCodeBody = z.strictObject({
   channel,
-  code: z.string().check(z.maxLength(10), z.regex(/^[0-9]+$/, 'must be digits')),
+  code: z
+    .string()
+    .check(z.maxLength(10), z.regex(/^[0-9]+$/, 'must be a string of digits, such as "012345"')),
 });

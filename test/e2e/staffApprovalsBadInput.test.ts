@@ -428,6 +428,34 @@ describe.each(groups)('%s', (group) => {
   });
 });
 
+// The messages are for the person who reads them: they name the path
+// parameter, query parameter or field, and say what is wrong in words.
+it.each([
+  [
+    'POST',
+    `${BASE}/abc/approve`,
+    undefined,
+    'The path parameter id must be a uuid (such as 3f2c6b0e-8d4a-4c1e-9b7a-5d2f1e0c9a84)',
+  ],
+  [
+    'GET',
+    `${BASE}?limit=-1`,
+    undefined,
+    'The query parameter limit must be a whole number from 1 to 100',
+  ],
+  [
+    'GET',
+    `${BASE}?status=pending&status=approved`,
+    undefined,
+    'The query parameter status was given more than once: give it once, as one of "pending", "approved", "rejected", "cancelled"',
+  ],
+  ['POST', `${BASE}/${randomUUID()}/reject`, {}, 'note is required'],
+])('%s %s answers a message written for a person', async (method, path, body, message) => {
+  const res = await api(method, path, { token: tokens.staff, body });
+  expectErrorShape(res, 400, 'invalid_request');
+  expect((res.body as { error: { message: string } }).error.message).toBe(message);
+});
+
 it('created nothing', async () => {
   const [rows] = await db.sequelize.query('SELECT count(*)::int AS n FROM staff_approval_requests');
   expect(rows).toEqual([{ n: 0 }]);
