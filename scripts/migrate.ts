@@ -1,4 +1,4 @@
-// npm run migrate -- <up|down|status|stamp|plan> [to] [--json]
+// npm run migrate -- <up|down|status|stamp|plan> [to] [--json]   (stamp also takes `base`)
 // The migration runner of the migrate function, run locally against DATABASE_URL.
 import { migrations } from '../lib/migrator/migrations';
 import { formatPlan } from '../lib/migrator/planReport';
@@ -13,7 +13,8 @@ import {
 } from '../lib/migrator/runner';
 import { databaseSettings, migrationSettings } from '../lib/settings';
 
-const USAGE = 'usage: npm run migrate -- <up|down|status|stamp|plan> [to] [--json]';
+const USAGE =
+  'usage: npm run migrate -- <up|down|status|stamp|plan> [to] [--json]  (to: a migration file name; stamp base: empty history)';
 
 /** Progress goes to stderr, so that stdout carries only the result (the JSON with --json). */
 const stderrLogger: MigrationLogger = {
@@ -49,7 +50,10 @@ export function formatResult(
       const now = {
         up: 'applied now',
         down: 'pending (reverted now)',
-        stamp: 'applied (stamped now, not run)',
+        // A stamp records some names and removes others: the state after it tells which.
+        stamp: executed.has(name)
+          ? 'applied (stamped now, not run)'
+          : 'pending (unstamped now, not reverted)',
       };
       const state =
         ran.has(name) && result.command !== 'status'
@@ -72,9 +76,14 @@ export function formatResult(
     line('-'.repeat(nameWidth), '-'.repeat(stateWidth), '-'.repeat(16)),
   ];
   for (const [name, state, at] of rows) lines.push(line(name, state, at));
-  const verb = { up: 'applied', down: 'reverted', stamp: 'stamped', status: '' }[result.command];
-  if (verb)
-    lines.push('', `${result.command}: ${result.ran.length} ${verb} in ${result.durationMs} ms`);
+  const recorded = result.ran.filter((name) => executed.has(name)).length;
+  const done = {
+    up: `${result.ran.length} applied`,
+    down: `${result.ran.length} reverted`,
+    stamp: `${recorded} recorded, ${result.ran.length - recorded} removed, nothing run`,
+    status: '',
+  }[result.command];
+  if (done) lines.push('', `${result.command}: ${done} in ${result.durationMs} ms`);
   return lines.join('\n');
 }
 

@@ -19,15 +19,29 @@ export const MIGRATION_COMMANDS = ['up', 'down', 'status', 'stamp'] as const;
 export type MigrationCommand = (typeof MIGRATION_COMMANDS)[number];
 const COMMANDS: readonly string[] = [...MIGRATION_COMMANDS, 'plan'];
 
+/**
+ * `to` for `stamp` only: the history before the first migration, i.e. an empty
+ * one (Alembic's `stamp base`). No migration file can be named so (they carry
+ * an extension).
+ */
+export const STAMP_BASE = 'base';
+
 export interface MigrationRequest {
   command: MigrationCommand;
-  /** A migration name as stored in SequelizeMeta (extension included). */
+  /**
+   * A migration name as stored in SequelizeMeta (extension included), or, for
+   * `stamp` only, STAMP_BASE.
+   */
   to?: string;
 }
 
 export interface MigrationResult {
   command: MigrationCommand;
-  /** What this call applied, reverted or stamped, in the order it did so. */
+  /**
+   * What this call applied, reverted or stamped, in the order it did so. For
+   * `stamp`: the names it removed from the history (newest first), then those it
+   * recorded (oldest first); which is which shows in `executed` / `pending`.
+   */
   ran: string[];
   /** The state after the call: names in SequelizeMeta, and known migrations not in it. */
   executed: string[];
@@ -115,7 +129,9 @@ export function createMigrationSequelize(
 /**
  * Runs one migration command: `up`, `down` and `stamp` under the advisory lock,
  * `status` without it. Each migration runs in its own transaction together with
- * its SequelizeMeta row, unless it exports `useTransaction: false`.
+ * its SequelizeMeta row, unless it exports `useTransaction: false`. `stamp`
+ * runs no migration: it rewrites the history, in one transaction, to say that
+ * exactly the migrations up to and including `to` are executed.
  */
 export async function runMigrations(
   deps: MigratorDeps,
@@ -141,9 +157,17 @@ export async function runMigrations(
   if (new Set(names).size !== names.length) {
     throw new MigrationRequestError('The migration list names a migration twice');
   }
-  if (request.to !== undefined && !names.includes(request.to)) {
+  if (names.includes(STAMP_BASE)) {
+    throw new MigrationRequestError(`No migration may be named "${STAMP_BASE}"`);
+  }
+  if (request.to === STAMP_BASE && request.command !== 'stamp') {
     throw new MigrationRequestError(
-      `Unknown migration ${JSON.stringify(request.to)} for "to" (known: ${names.join(', ')})`,
+      `"to": "${STAMP_BASE}" is for stamp only (to revert every migration: down ${names[0] ?? '<the first migration>'})`,
+    );
+  }
+  if (request.to !== undefined && request.to !== STAMP_BASE && !names.includes(request.to)) {
+    throw new MigrationRequestError(
+      `Unknown migration ${JSON.stringify(request.to)} for "to" (known: ${names.join(', ')}; for stamp also "${STAMP_BASE}")`,
     );
   }
   if (request.command === 'plan') {
@@ -211,14 +235,32 @@ export async function runMigrations(
         return reverted.map((m) => m.name);
       }
       case 'stamp': {
-        const upTo = request.to === undefined ? names.length : names.indexOf(request.to) + 1;
-        const toStamp = names.slice(0, upTo).filter((n) => !done.has(n));
-        // One transaction: all the rows or none.
+        if (strangers.length > 0) {
+          throw new MigrationRequestError(
+            `SequelizeMeta lists migrations this build does not have (${strangers.join(', ')}): stamp with the build that has them`,
+          );
+        }
+        const upTo =
+          request.to === undefined
+            ? names.length
+            : request.to === STAMP_BASE
+              ? 0
+              : names.indexOf(request.to) + 1;
+        const toRecord = names.slice(0, upTo).filter((n) => !done.has(n));
+        const toRemove = names
+          .slice(upTo)
+          .filter((n) => done.has(n))
+          .reverse();
+        // One transaction: the whole new history or none of it. Nothing is run.
         await sequelize.transaction(async (transaction) => {
-          for (const name of toStamp) await recordRow(sequelize, name, transaction);
+          for (const name of toRemove) await deleteRow(sequelize, name, transaction);
+          for (const name of toRecord) await recordRow(sequelize, name, transaction);
         });
-        logger?.info('Stamped migrations as executed', { stamped: toStamp });
-        return toStamp;
+        logger?.info('Stamped the history without running anything', {
+          removed: toRemove,
+          recorded: toRecord,
+        });
+        return [...toRemove, ...toRecord];
       }
       default:
         throw new MigrationRequestError(`Unknown command ${JSON.stringify(request.command)}`);

@@ -1,3 +1,6 @@
+import type { Sequelize } from 'sequelize';
+import { migrations } from '../../lib/migrator/migrations';
+import { createMigrationSequelize, runMigrations } from '../../lib/migrator/runner';
 import { apiClient } from '../helpers/api';
 import { freePort, OfflineServer, startOffline } from '../helpers/offline';
 import { createTestDatabase, TestDatabase } from '../helpers/testDatabase';
@@ -6,6 +9,7 @@ describe('GET /health through serverless-offline', () => {
   let testDb: TestDatabase;
   let up: OfflineServer;
   let down: OfflineServer;
+  let migrator: Sequelize | undefined;
 
   beforeAll(async () => {
     testDb = await createTestDatabase();
@@ -20,6 +24,7 @@ describe('GET /health through serverless-offline', () => {
 
   afterAll(async () => {
     await Promise.all([up?.stop(), down?.stop()]);
+    await migrator?.close();
     await testDb?.drop();
   });
 
@@ -39,4 +44,26 @@ describe('GET /health through serverless-offline', () => {
     // "Within a few seconds", not a hang: generous bound for a loaded machine.
     expect(Date.now() - started).toBeLessThan(15_000);
   });
+
+  it('answers 503 schema behind after the last migration is undone, and ok again after up', async () => {
+    const settings = { lockTimeoutMs: 5000, statementTimeoutMs: 60000, lockWaitMs: 10000 };
+    migrator = createMigrationSequelize(
+      { databaseUrl: testDb.url, caFile: undefined, connectTimeoutMs: 5000 },
+      settings,
+    );
+    const migrate = (command: 'up' | 'down') =>
+      runMigrations({ sequelize: migrator as Sequelize, migrations, settings }, { command });
+    const health = () => apiClient(up.baseUrl)('GET', '/health');
+
+    expect(await migrate('down')).toMatchObject({ ran: [migrations.at(-1)?.name] });
+    const behind = await health();
+    expect(behind.status).toBe(503);
+    expect(behind.body).toEqual({ status: 'degraded', database: 'ok', schema: 'behind' });
+    expect(behind.headers.get('retry-after')).toBe('5');
+
+    await migrate('up');
+    const ok = await health();
+    expect(ok.status).toBe(200);
+    expect(ok.body).toEqual({ status: 'ok', database: 'ok' });
+  }, 60_000);
 });

@@ -87,8 +87,32 @@ describe('migrate handler, direct invocation', () => {
     expect(await invoke(url, { command: 'status' })).toMatchObject({ command: 'status', ran: [] });
   });
 
+  it('stamps forward and back without running anything', async () => {
+    const url = await fixtures.emptyDatabase();
+    const schema = await schemaSnapshot(url);
+    expect(await invoke(url, { command: 'stamp' })).toMatchObject({
+      command: 'stamp',
+      ran: ALL,
+      executed: ALL,
+      pending: [],
+    });
+    expect(await invoke(url, { command: 'stamp', to: CREATE_USERS })).toMatchObject({
+      ran: [ADD_VERIFICATION],
+      executed: [CREATE_USERS],
+    });
+    expect(await invoke(url, { command: 'stamp', to: 'base' })).toMatchObject({
+      ran: [CREATE_USERS],
+      executed: [],
+      pending: ALL,
+    });
+    expect(await metaRows(url)).toEqual([]);
+    expect(await schemaSnapshot(url)).toEqual(schema);
+  });
+
   it.each([
     [{ command: 'rollback' }, /Unknown command/],
+    [{ command: 'stamp', to: 'nope.cjs' }, /Unknown migration/],
+    [{ command: 'down', to: 'base' }, /is for stamp only/],
     [{ command: 'up', to: 'nope.cjs' }, /Unknown migration/],
     [{ command: 'down', to: ADD_VERIFICATION }, /is not executed/],
   ])('throws for %j and changes nothing', async (event, message) => {

@@ -9,6 +9,7 @@ import {
   parseMigrationRequest,
   readHistory,
   runMigrations,
+  STAMP_BASE,
 } from '../../lib/migrator/runner';
 import type { MigrationSettings } from '../../lib/settings';
 import {
@@ -143,6 +144,116 @@ describe('runMigrations commands', () => {
   });
 });
 
+describe('stamp moves the history either way, running nothing', () => {
+  it('undoes a mistaken stamp: stamp back to a migration, then up and down work', async () => {
+    const url = await fixtures.emptyDatabase();
+    const migrate = runner(url);
+    await migrate({ command: 'up', to: CREATE_USERS });
+    // The mistake: the second migration recorded but never run.
+    await migrate({ command: 'stamp' });
+    const mistaken = await schemaSnapshot(url);
+    await expect(migrate({ command: 'down' })).rejects.toThrow();
+
+    const back = await migrate({ command: 'stamp', to: CREATE_USERS });
+    expect(back).toEqual({
+      command: 'stamp',
+      ran: [ADD_VERIFICATION],
+      executed: [CREATE_USERS],
+      pending: [ADD_VERIFICATION],
+      durationMs: expect.any(Number),
+    });
+    expect(await metaRows(url)).toEqual([CREATE_USERS]);
+    expect(await schemaSnapshot(url)).toEqual(mistaken);
+
+    expect(await migrate({ command: 'up' })).toMatchObject({ ran: [ADD_VERIFICATION] });
+    expect(await query(url, `SELECT to_regclass('verification_codes') AS t`)).toEqual([
+      { t: 'verification_codes' },
+    ]);
+    expect(await migrate({ command: 'down' })).toMatchObject({
+      ran: [ADD_VERIFICATION],
+      executed: [CREATE_USERS],
+    });
+    expect(await cliStatus(url)).toEqual({ [CREATE_USERS]: 'up', [ADD_VERIFICATION]: 'down' });
+  }, 60000);
+
+  it('stamp base empties the history; up then creates everything', async () => {
+    const url = await fixtures.emptyDatabase();
+    const migrate = runner(url);
+    await migrate({ command: 'stamp' });
+
+    const base = await migrate({ command: 'stamp', to: STAMP_BASE });
+    expect(base).toMatchObject({
+      ran: [ADD_VERIFICATION, CREATE_USERS],
+      executed: [],
+      pending: ALL,
+    });
+    expect(await metaRows(url)).toEqual([]);
+    expect(await migrate({ command: 'stamp', to: STAMP_BASE })).toMatchObject({ ran: [] });
+
+    expect(await migrate({ command: 'up' })).toMatchObject({ ran: ALL, executed: ALL });
+    expect(await migrate({ command: 'down', to: CREATE_USERS })).toMatchObject({ executed: [] });
+    expect(await query(url, `SELECT to_regclass('users') AS t`)).toEqual([{ t: null }]);
+  });
+
+  it('stamp base on a database without SequelizeMeta leaves an empty history', async () => {
+    const url = await fixtures.emptyDatabase();
+    expect(await runner(url)({ command: 'stamp', to: STAMP_BASE })).toMatchObject({
+      ran: [],
+      executed: [],
+      pending: ALL,
+    });
+    expect(await metaRows(url)).toEqual([]);
+  });
+
+  it('fills a gap and removes later rows in one call, removals first', async () => {
+    const url = await fixtures.emptyDatabase();
+    const third = '20261126000003-third.cjs';
+    const list: MigrationDefinition[] = [
+      ...migrations,
+      { name: third, module: { async up() {}, async down() {} } },
+    ];
+    const migrate = runner(url, { list });
+    await migrate({ command: 'stamp' });
+    await query(url, 'DELETE FROM "SequelizeMeta" WHERE name = $1', [CREATE_USERS]);
+
+    const result = await migrate({ command: 'stamp', to: CREATE_USERS });
+    expect(result).toMatchObject({
+      ran: [third, ADD_VERIFICATION, CREATE_USERS],
+      executed: [CREATE_USERS],
+      pending: [ADD_VERIFICATION, third],
+    });
+  });
+
+  it('changes nothing when a row would fail to be written', async () => {
+    const url = await fixtures.emptyDatabase();
+    const migrate = runner(url);
+    await migrate({ command: 'stamp' });
+    // A trigger refusing one insert: the removals before it must roll back too.
+    await query(
+      url,
+      `CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN RAISE EXCEPTION 'refused %', NEW.name; END $$;
+       CREATE TRIGGER refuse BEFORE INSERT ON "SequelizeMeta" FOR EACH ROW EXECUTE FUNCTION refuse()`,
+    );
+    await query(url, 'DELETE FROM "SequelizeMeta" WHERE name = $1', [CREATE_USERS]);
+    await expect(migrate({ command: 'stamp', to: CREATE_USERS })).rejects.toThrow(/refused/);
+    expect(await metaRows(url)).toEqual([ADD_VERIFICATION]);
+    expect(await advisoryLocksHeld(url)).toBe(0);
+  });
+
+  it('refuses when SequelizeMeta lists migrations this build does not have', async () => {
+    const url = await fixtures.emptyDatabase();
+    const migrate = runner(url);
+    await migrate({ command: 'stamp' });
+    await query(url, `INSERT INTO "SequelizeMeta" (name) VALUES ('20261201000000-newer.cjs')`);
+    const before = await metaRows(url);
+    await expect(migrate({ command: 'stamp', to: STAMP_BASE })).rejects.toThrow(
+      /does not have \(20261201000000-newer.cjs\)/,
+    );
+    expect(await metaRows(url)).toEqual(before);
+  });
+});
+
 describe('bad requests change nothing', () => {
   it.each([
     [{ command: 'upgrade' }, /Unknown command "upgrade"/],
@@ -171,6 +282,9 @@ describe('bad requests change nothing', () => {
       /Unknown migration/,
     ],
     ['an unknown `to` for stamp', { command: 'stamp', to: 'nope.cjs' }, /Unknown migration/],
+    ['`base` for up', { command: 'up', to: STAMP_BASE }, /is for stamp only/],
+    ['`base` for down', { command: 'down', to: STAMP_BASE }, /is for stamp only/],
+    ['`base` for plan', { command: 'plan', to: STAMP_BASE } as never, /is for stamp only/],
     ['up to a migration already executed', { command: 'up', to: CREATE_USERS }, /is not pending/],
     ['down to a pending migration', { command: 'down', to: ADD_VERIFICATION }, /is not executed/],
     ['an unknown command', { command: 'plan!' } as unknown as MigrationRequest, /Unknown command/],

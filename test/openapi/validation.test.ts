@@ -56,6 +56,12 @@ const info = {
 describe('response validation against openapi.yaml', () => {
   it('accepts responses that match the document', () => {
     expect(check('GET', '/health', fake(200, { status: 'ok', database: 'ok' }))).not.toThrow();
+    for (const degraded of [
+      { status: 'degraded', database: 'unavailable' },
+      { status: 'degraded', database: 'ok', schema: 'behind' },
+    ]) {
+      expect(check('GET', '/health', fake(503, degraded, { 'Retry-After': '5' }))).not.toThrow();
+    }
     expect(check('POST', '/verification/codes', fake(201, issued))).not.toThrow();
     expect(
       check('POST', '/verification/codes', fake(201, { ...issued, destination: '+*******1234' })),
@@ -219,6 +225,18 @@ describe('response validation against openapi.yaml', () => {
       headers: new Headers({ 'Content-Type': 'text/plain' }),
     };
     expect(check('GET', '/health', mislabelled)).toThrow(/Content-Type text\/plain/);
+  });
+
+  it('rejects health answers that mix the documented shapes', () => {
+    const behindWithOk = fake(200, { status: 'ok', database: 'ok', schema: 'behind' });
+    expect(check('GET', '/health', behindWithOk)).toThrow();
+    for (const mixed of [
+      { status: 'degraded', database: 'unavailable', schema: 'behind' },
+      { status: 'degraded', database: 'ok' },
+      { status: 'ok', database: 'ok', schema: 'behind' },
+    ]) {
+      expect(check('GET', '/health', fake(503, mixed, { 'Retry-After': '5' }))).toThrow();
+    }
   });
 
   it('rejects a path or method the document does not have', () => {

@@ -41,6 +41,27 @@ describe('npm run migrate: the table for people', () => {
     expect(table.trimEnd().split('\n').at(-1)).toBe('up: 1 applied in 80 ms');
   });
 
+  it('tells the names a stamp recorded from those it removed', () => {
+    const table = formatResult(
+      { command: 'stamp', ran: [SECOND], executed: [FIRST], pending: [SECOND], durationMs: 4 },
+      known,
+      [{ name: FIRST, appliedAt: new Date('2026-11-20T08:30:00.000Z') }],
+    );
+    expect(rowOf(table, FIRST)).toEqual([FIRST, 'applied', '2026-11-20T08:30:00.000Z']);
+    expect(rowOf(table, SECOND)).toEqual([SECOND, 'pending (unstamped now, not reverted)']);
+    expect(table.trimEnd().split('\n').at(-1)).toBe(
+      'stamp: 0 recorded, 1 removed, nothing run in 4 ms',
+    );
+
+    const forward = formatResult(
+      { command: 'stamp', ran: [SECOND], executed: known, pending: [], durationMs: 2 },
+      known,
+      known.map((name) => ({ name, appliedAt: new Date('2026-11-26T00:00:00Z') })),
+    );
+    expect(rowOf(forward, SECOND)[1]).toBe('applied (stamped now, not run)');
+    expect(forward).toMatch(/stamp: 1 recorded, 0 removed, nothing run in 2 ms$/);
+  });
+
   it('lists history rows this build has no file for', () => {
     const stranger = '20261201000000-from-a-newer-build.cjs';
     const table = formatResult(
