@@ -7,7 +7,7 @@ function fromEnv() {
   const url = process.env.DATABASE_URL;
   if (!url) {
     throw new Error(
-      'DATABASE_URL is not set: sequelize-cli needs it (postgres://user:password@host:port/database)',
+      'DATABASE_URL is not set: sequelize-cli needs it (postgres://user:password@host:port/database; for the database of npm start: DATABASE_URL=$(npm run -s db:url) npx sequelize-cli ...)',
     );
   }
   return {

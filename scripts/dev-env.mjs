@@ -7,7 +7,10 @@ import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const DATA_DIR = path.join(ROOT, '.data');
+/** Local state: .data/ in the project, or VS_DATA_DIR (tests use a folder of their own). */
+export const DATA_DIR = process.env.VS_DATA_DIR
+  ? path.resolve(process.env.VS_DATA_DIR)
+  : path.join(ROOT, '.data');
 
 /** A random value generated once and stored in .data/<name>. */
 export function persistentSecret(name, bytes = 32) {

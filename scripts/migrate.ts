@@ -99,9 +99,15 @@ async function main(argv: string[]): Promise<number> {
     ...(command === undefined ? {} : { command }),
     ...(to === undefined ? {} : { to }),
   });
-  const settings = migrationSettings(process.env);
-  const sequelize = createMigrationSequelize(databaseSettings(process.env), settings);
+  // Without DATABASE_URL, the database of npm start (started here if it is not running).
+  // (Imported here: test/unit imports this module, and Jest cannot require ESM.)
+  const { openLocalDatabase } = await import('./local-db.mjs');
+  const local = await openLocalDatabase();
+  const env = { ...process.env, DATABASE_URL: local.url };
+  let sequelize: ReturnType<typeof createMigrationSequelize> | undefined;
   try {
+    const settings = migrationSettings(env);
+    sequelize = createMigrationSequelize(databaseSettings(env), settings);
     const result = await runMigrations(
       { sequelize, migrations, settings, logger: stderrLogger },
       request,
@@ -119,15 +125,18 @@ async function main(argv: string[]): Promise<number> {
     );
     return 0;
   } finally {
-    await sequelize.close();
+    await sequelize?.close();
+    await local.release();
   }
 }
 
 if (require.main === module) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
-    (err: Error) => {
-      console.error(`migrate failed: ${err.message}`);
+    (err: unknown) => {
+      // One line, never a stack trace (a PostgreSQL error can span several lines).
+      const message = err instanceof Error ? err.message : String(err);
+      console.error(`migrate failed: ${message.trim().split('\n')[0]}`);
       process.exit(1);
     },
   );

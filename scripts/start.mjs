@@ -4,104 +4,138 @@
 // .data/postgres, applies the migrations, creates a demo user and a demo staff
 // user, and prints a token for each.
 import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
+import { CliError, runCli } from './cli.mjs';
 import { DATA_DIR, devJwtSecret, devToken, persistentSecret, ROOT } from './dev-env.mjs';
-import { startEmbeddedPostgres } from './embedded-postgres.mjs';
+import { runningLocalDatabase, shownDataDir, startLocalCluster } from './local-db.mjs';
 
-const DEMO_DATABASE = 'verification_service';
 const port = process.env.PORT || '3000';
+const LOCK = path.join(DATA_DIR, 'start.pid');
 
-let embedded;
-let databaseUrl = process.env.DATABASE_URL;
-if (!databaseUrl) {
-  embedded = await startEmbeddedPostgres({
-    dataDir: path.join(DATA_DIR, 'postgres'),
-    persistent: true,
-    port: 54329,
-  });
-  const admin = new pg.Client({ connectionString: embedded.url });
-  await admin.connect();
-  const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [DEMO_DATABASE]);
-  if (exists.rowCount === 0) await admin.query(`CREATE DATABASE ${DEMO_DATABASE}`);
-  await admin.end();
-  const u = new URL(embedded.url);
-  u.pathname = `/${DEMO_DATABASE}`;
-  databaseUrl = u.toString();
-  console.log(`embedded PostgreSQL: ${databaseUrl} (data in .data/postgres)`);
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === 'EPERM';
+  }
 }
 
-async function shutdown(code) {
-  if (embedded) await embedded.stop().catch(() => {});
-  process.exit(code);
+/** Takes .data/start.pid, or says which npm start holds it. */
+function lock() {
+  fs.mkdirSync(DATA_DIR, { recursive: true });
+  for (;;) {
+    try {
+      fs.writeFileSync(LOCK, `${process.pid}\n`, { flag: 'wx' });
+      process.on('exit', () => fs.rmSync(LOCK, { force: true }));
+      return;
+    } catch (err) {
+      if (err.code !== 'EEXIST') throw err;
+    }
+    const pid = Number(fs.readFileSync(LOCK, 'utf8'));
+    if (pid > 0 && alive(pid)) throw new CliError(`npm start is already running (pid ${pid})`);
+    fs.rmSync(LOCK, { force: true }); // left by an npm start that was killed
+  }
 }
 
-const env = {
-  ...process.env,
-  DATABASE_URL: databaseUrl,
-  AUTH_JWT_SECRET: process.env.AUTH_JWKS_URL ? '' : devJwtSecret(),
-  VERIFICATION_CODE_PEPPER: process.env.VERIFICATION_CODE_PEPPER || persistentSecret('dev-pepper'),
-  CODE_DELIVERY: process.env.CODE_DELIVERY || 'log',
-  STAGE: process.env.STAGE || 'local',
-};
+runCli('npm start', async () => {
+  let embedded;
+  let databaseUrl = process.env.DATABASE_URL;
+  if (!databaseUrl) {
+    lock();
+    const running = runningLocalDatabase();
+    if (running) {
+      throw new CliError(
+        `the database in ${shownDataDir()} is in use by another command (postgres pid ${running.postgresPid}): run npm start when it has finished`,
+      );
+    }
+    embedded = await startLocalCluster({ port: 54329, handleSignals: false });
+    databaseUrl = embedded.url;
+    console.log(`embedded PostgreSQL: ${databaseUrl} (data in ${shownDataDir()})`);
+  }
+  try {
+    return await serve(databaseUrl);
+  } finally {
+    if (embedded) await embedded.stop().catch(() => {});
+  }
+});
 
-const migrate = spawnSync(
-  process.execPath,
-  [path.join(ROOT, 'node_modules/.bin/tsx'), 'scripts/migrate.ts', 'up'],
-  {
-    cwd: ROOT,
-    env,
-    stdio: 'inherit',
-  },
-);
-if (migrate.status !== 0) {
-  console.error('migrations failed; not starting');
-  await shutdown(1);
-}
+/** Migrates, makes the demo users and runs serverless-offline until it exits. */
+async function serve(databaseUrl) {
+  const env = {
+    ...process.env,
+    DATABASE_URL: databaseUrl,
+    AUTH_JWT_SECRET: process.env.AUTH_JWKS_URL ? '' : devJwtSecret(),
+    VERIFICATION_CODE_PEPPER:
+      process.env.VERIFICATION_CODE_PEPPER || persistentSecret('dev-pepper'),
+    CODE_DELIVERY: process.env.CODE_DELIVERY || 'log',
+    STAGE: process.env.STAGE || 'local',
+  };
 
-const client = new pg.Client({ connectionString: databaseUrl });
-await client.connect();
-async function ensureUser(email, phone, name, role) {
-  const found = await client.query('SELECT id FROM users WHERE email = $1', [email]);
-  if (found.rows[0]) return found.rows[0].id;
-  const made = await client.query(
-    `INSERT INTO users (email, phone, name, role) VALUES ($1, $2, $3, $4)
-     ON CONFLICT DO NOTHING RETURNING id`,
-    [email, phone, name, role],
+  const migrate = spawnSync(
+    process.execPath,
+    [path.join(ROOT, 'node_modules/.bin/tsx'), 'scripts/migrate.ts', 'up'],
+    { cwd: ROOT, env, stdio: 'inherit' },
   );
-  if (made.rows[0]) return made.rows[0].id;
-  const again = await client.query('SELECT id FROM users WHERE email = $1', [email]);
-  return again.rows[0].id;
-}
-const demoUserId = await ensureUser('demo@example.com', '+15555550100', 'Demo User', 'user');
-const demoStaffId = await ensureUser('staff@example.com', '+15555550199', 'Demo Staff', 'staff');
-await client.end();
+  if (migrate.status !== 0) throw new CliError('migrations failed (above); not starting');
 
-const userToken = env.AUTH_JWT_SECRET
-  ? await devToken(demoUserId)
-  : '(AUTH_JWKS_URL is set: use your issuer)';
-const staffToken = env.AUTH_JWT_SECRET
-  ? await devToken(demoStaffId)
-  : '(AUTH_JWKS_URL is set: use your issuer)';
-console.log(`
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  async function ensureUser(email, phone, name, role) {
+    const found = await client.query('SELECT id FROM users WHERE email = $1', [email]);
+    if (found.rows[0]) return found.rows[0].id;
+    const made = await client.query(
+      `INSERT INTO users (email, phone, name, role) VALUES ($1, $2, $3, $4)
+       ON CONFLICT DO NOTHING RETURNING id`,
+      [email, phone, name, role],
+    );
+    if (made.rows[0]) return made.rows[0].id;
+    const again = await client.query('SELECT id FROM users WHERE email = $1', [email]);
+    return again.rows[0].id;
+  }
+  let demoUserId, demoStaffId;
+  try {
+    demoUserId = await ensureUser('demo@example.com', '+15555550100', 'Demo User', 'user');
+    demoStaffId = await ensureUser('staff@example.com', '+15555550199', 'Demo Staff', 'staff');
+  } finally {
+    await client.end();
+  }
+
+  const userToken = env.AUTH_JWT_SECRET
+    ? await devToken(demoUserId)
+    : '(AUTH_JWKS_URL is set: use your issuer)';
+  const staffToken = env.AUTH_JWT_SECRET
+    ? await devToken(demoStaffId)
+    : '(AUTH_JWKS_URL is set: use your issuer)';
+  console.log(`
 demo user  id ${demoUserId} (demo@example.com, +15555550100):
   export USER_TOKEN=${userToken}
 demo staff id ${demoStaffId} (staff@example.com):
   export STAFF_TOKEN=${staffToken}
-tokens last 12 hours; more with: npm run token -- <userId>
+tokens last 12 hours; another user: npm run user -- --email <e>; another token: npm run token -- <userId>
+the database, for psql or sequelize-cli: npm run -s db:url
 codes are written to this console (CODE_DELIVERY=${env.CODE_DELIVERY})
 `);
 
-const offline = spawn(
-  process.execPath,
-  [
-    path.join(ROOT, 'node_modules/serverless/bin/serverless.js'),
-    'offline',
-    'start',
-    '--httpPort',
-    port,
-  ],
-  { cwd: ROOT, env, stdio: 'inherit' },
-);
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => offline.kill(sig));
-offline.on('exit', (code) => shutdown(code ?? 0));
+  const offline = spawn(
+    process.execPath,
+    [
+      path.join(ROOT, 'node_modules/serverless/bin/serverless.js'),
+      'offline',
+      'start',
+      '--httpPort',
+      port,
+    ],
+    { cwd: ROOT, env, stdio: 'inherit' },
+  );
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => offline.kill(sig));
+  return new Promise((resolve) => {
+    offline.on('exit', (code) => resolve(code ?? 0));
+    offline.on('error', (err) => {
+      console.error(`npm start: cannot run serverless offline: ${err.message}`);
+      resolve(1);
+    });
+  });
+}
