@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { QueryTypes, Sequelize, Transaction } from 'sequelize';
-import { badRequest, forbidden, HttpError, notFound, serviceUnavailable } from '../errors';
+import { AppError, badRequest, forbidden, notFound, serviceUnavailable } from '../errors';
 import type { Channel, Models, RequestStatus } from '../../models';
 
 /**
@@ -175,15 +175,15 @@ export async function createRequest(
   } catch (err) {
     const pg = pgError(err);
     if (pg.code === '23505' && pg.constraint === ONE_PENDING_INDEX) {
-      throw new HttpError(
-        409,
+      throw new AppError(
         'duplicate_pending',
         `A pending ${input.requestType} request already exists for this user`,
+        { cause: err },
       );
     }
-    if (pg.code === '23503') throw notFound('No such user');
+    if (pg.code === '23503') throw new AppError('not_found', 'No such user', { cause: err });
     // lock_timeout while queueing for the insert lock: busy, not broken.
-    if (pg.code === '55P03') throw serviceUnavailable(1);
+    if (pg.code === '55P03') throw serviceUnavailable(1, err);
     throw err;
   }
 }
@@ -319,7 +319,7 @@ export function requireStaff(caller: Caller): void {
 }
 
 const notPending = (status: string) =>
-  new HttpError(409, 'not_pending', `The request is ${status}, not pending`);
+  new AppError('not_pending', `The request is ${status}, not pending`);
 
 /**
  * Explains why a conditional UPDATE matched nothing. user_id and requested_by
@@ -340,11 +340,7 @@ async function whyNotUpdated(
   );
   if (!row || !canSee(caller, row)) throw notFound('No such request');
   if (action === 'review' && (row.user_id === caller.id || row.requested_by === caller.id)) {
-    throw new HttpError(
-      403,
-      'self_review',
-      'A request cannot be reviewed by its requester or its subject',
-    );
+    throw new AppError('self_review');
   }
   if (action === 'cancel' && row.requested_by !== caller.id) {
     throw forbidden('Only the requester may cancel a request');
@@ -356,7 +352,7 @@ function channelOf(details: Record<string, unknown>): Channel {
   const channel = details.channel;
   if (channel !== 'phone' && channel !== 'email') {
     // Only rows written around the API can get here.
-    throw new HttpError(422, 'invalid_details', 'The request names no valid channel');
+    throw new AppError('invalid_details');
   }
   return channel;
 }
@@ -418,7 +414,7 @@ async function markChannelVerified(
     { bind: [userId, now], type: QueryTypes.SELECT, transaction },
   );
   if (!updated) {
-    throw new HttpError(422, 'no_destination', `The user has no ${channel} to mark verified`);
+    throw new AppError('no_destination', `The user has no ${channel} to mark verified`);
   }
 }
 

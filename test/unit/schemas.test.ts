@@ -1,4 +1,4 @@
-import { HttpError } from '../../lib/errors';
+import { AppError } from '../../lib/errors';
 import { validate } from '../../lib/http';
 import {
   approveBodySchema,
@@ -15,7 +15,7 @@ function outcome(schema: Parameters<typeof validate>[0], value: unknown): unknow
   try {
     return { ok: validate(schema, value) };
   } catch (err) {
-    if (!(err instanceof HttpError)) throw err;
+    if (!(err instanceof AppError)) throw err;
     expect(err).toMatchObject({ status: 400, code: 'invalid_request' });
     return err.message;
   }
