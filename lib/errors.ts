@@ -8,41 +8,33 @@
  * answers a generic 500 and is logged (lib/http.ts). This module imports
  * nothing: every bundle loads it.
  */
+interface CatalogueEntry {
+  status: number;
+  /** The message when the thrower gives none. */
+  message: string;
+}
+const entry = (status: number, message: string): CatalogueEntry => ({ status, message });
+
 export const ERRORS = {
-  invalid_request: { status: 400, message: 'Invalid request' },
-  unauthorized: { status: 401, message: 'A valid bearer token is required' },
-  forbidden: { status: 403, message: 'You are not allowed to do this' },
-  self_review: {
-    status: 403,
-    message: 'A request cannot be reviewed by its requester or its subject',
-  },
-  not_found: { status: 404, message: 'Not found' },
-  no_active_code: {
-    status: 404,
-    message: 'There is no active code for this channel; request a new one',
-  },
-  already_verified: { status: 409, message: 'The channel is already verified' },
-  duplicate_pending: { status: 409, message: 'A pending request of this type already exists' },
-  not_pending: { status: 409, message: 'The request is not pending' },
-  code_expired: { status: 410, message: 'The code has expired; request a new one' },
-  invalid_code: { status: 422, message: 'The code is not correct' },
-  no_destination: { status: 422, message: 'The user has no address for this channel' },
-  invalid_details: { status: 422, message: 'The request names no valid channel' },
-  rate_limited: { status: 429, message: 'Too many codes requested; try again later' },
-  too_many_attempts: {
-    status: 429,
-    message: 'This code has no attempts left; request a new one',
-  },
-  internal_error: { status: 500, message: 'Internal server error' },
-  delivery_failed: {
-    status: 502,
-    message: 'The code could not be delivered; try again later',
-  },
-  service_unavailable: {
-    status: 503,
-    message: 'The service is temporarily unavailable; try again shortly',
-  },
-} as const satisfies Record<string, { status: number; message: string }>;
+  invalid_request: entry(400, 'Invalid request'),
+  unauthorized: entry(401, 'A valid bearer token is required'),
+  forbidden: entry(403, 'You are not allowed to do this'),
+  self_review: entry(403, 'A request cannot be reviewed by its requester or its subject'),
+  not_found: entry(404, 'Not found'),
+  no_active_code: entry(404, 'There is no active code for this channel; request a new one'),
+  already_verified: entry(409, 'The channel is already verified'),
+  duplicate_pending: entry(409, 'A pending request of this type already exists'),
+  not_pending: entry(409, 'The request is not pending'),
+  code_expired: entry(410, 'The code has expired; request a new one'),
+  invalid_code: entry(422, 'The code is not correct'),
+  no_destination: entry(422, 'The user has no address for this channel'),
+  invalid_details: entry(422, 'The request names no valid channel'),
+  rate_limited: entry(429, 'Too many codes requested; try again later'),
+  too_many_attempts: entry(429, 'This code has no attempts left; request a new one'),
+  internal_error: entry(500, 'Internal server error'),
+  delivery_failed: entry(502, 'The code could not be delivered; try again later'),
+  service_unavailable: entry(503, 'The service is temporarily unavailable; try again shortly'),
+} satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof ERRORS;
 
