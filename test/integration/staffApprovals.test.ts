@@ -29,7 +29,7 @@ beforeAll(async () => {
     { max: 12 },
   );
   clock = new Date('2026-11-26T20:00:00.000Z');
-  deps = { sequelize: db.sequelize, models: db.models, now: () => clock };
+  deps = { sequelize: db.sequelize, now: () => clock };
 });
 
 afterAll(async () => {
