@@ -10,10 +10,10 @@ import {
 } from './auth';
 import { Database, getDatabase } from './db';
 import type { HttpEvent } from './http';
+import type { Env } from './env';
 import {
   databaseSettings,
   DatabaseSettings,
-  Env,
   envForStartCheck,
   runtimeEnv,
   stageOf,

@@ -2,7 +2,8 @@ import { createRemoteJWKSet, JWTPayload, jwtVerify, JWTVerifyGetKey } from 'jose
 import type { User } from '../models';
 import { ConfigError, unauthorized } from './errors';
 import { header, HttpEvent } from './http';
-import { Env, optionalSetting } from './settings';
+import type { Env } from './env';
+import { optionalSetting } from './settings';
 
 export interface AuthSettings {
   jwksUrl: string | undefined;

@@ -1,5 +1,6 @@
 import { QueryTypes, Sequelize } from 'sequelize';
-import { Env, intSetting } from './settings';
+import type { Env } from './env';
+import { intSetting } from './settings';
 
 export interface CodeCleanupSettings {
   /** Dead codes older than this many days are deleted. */

@@ -2,7 +2,8 @@ import pg from 'pg';
 import { Options, Sequelize } from 'sequelize';
 import { initModels, Models } from '../models';
 import { logger } from './logger';
-import type { DatabaseSettings, Env } from './settings';
+import type { Env } from './env';
+import type { DatabaseSettings } from './settings';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { sequelizeOptions } = require('./connection.cjs') as typeof import('./connection.cjs');
 

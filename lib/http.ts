@@ -6,7 +6,7 @@ import type {
 import { BaseError, ConnectionError, TimeoutError } from 'sequelize';
 import * as z from 'zod/mini';
 import { endInvocation } from './db';
-import { badRequest, HttpError, serviceUnavailable } from './errors';
+import { AppError, badRequest, HttpError, serviceUnavailable, toHttpError } from './errors';
 import { logger } from './logger';
 import { type InputSource, messageFor } from './validationMessages';
 
@@ -110,23 +110,26 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   return unavailableCause(err);
 }
 
-function errorBody(err: HttpError) {
-  return { error: { code: err.code, message: err.message, ...err.details } };
+function errorAnswer(err: HttpError): HttpResponse {
+  return json(
+    err.status,
+    { error: { code: err.code, message: err.message, ...err.details } },
+    err.headers,
+  );
 }
 
 /** Maps anything thrown by a handler to a response; 5xx answers never carry the cause. */
 export function errorResponse(err: unknown, requestId: string): HttpResponse {
-  if (err instanceof HttpError) {
+  if (err instanceof AppError) {
     if (err.status >= 500) logger.warn('request failed', { requestId, code: err.code });
-    return json(err.status, errorBody(err), err.headers);
+    return errorAnswer(toHttpError(err));
   }
   if (isDatabaseUnavailable(err)) {
     logger.error('database unavailable', { requestId, error: err as Error });
-    const e = serviceUnavailable(DATABASE_RETRY_AFTER_SECONDS);
-    return json(e.status, errorBody(e), e.headers);
+    return errorAnswer(toHttpError(serviceUnavailable(DATABASE_RETRY_AFTER_SECONDS, err)));
   }
   logger.error('unhandled error', { requestId, error: err as Error });
-  return json(500, { error: { code: 'internal_error', message: 'Internal server error' } });
+  return errorAnswer(toHttpError(new AppError('internal_error')));
 }
 
 /**

@@ -1,5 +1,5 @@
 import { ConfigError } from './errors';
-import type { Env } from './settings';
+import type { Env } from './env';
 
 /** Settings that may be given as `X_SECRET_ID` instead of `X` (SPEC §6). */
 export const SECRET_SETTINGS = ['DATABASE_URL', 'VERIFICATION_CODE_PEPPER', 'AUTH_JWT_SECRET'];

@@ -1,7 +1,6 @@
 import { ConfigError } from './errors';
+import type { Env } from './env';
 import { resolveSecretSettings, secretSources } from './secrets';
-
-export type Env = Record<string, string | undefined>;
 
 /** A whole number from the environment, with a default and bounds; names the setting when wrong. */
 export function intSetting(

@@ -42,6 +42,18 @@ export function withChannelVerified(
   return isChannelVerified(status, other) ? 'verified' : `${channel}_verified`;
 }
 
+/**
+ * withChannelVerified() as a SQL expression over `column`, generated from the
+ * function for every status: a statement that must compute the new status from
+ * the row it locks (lib/staffApprovals/decide.ts) follows the same rule.
+ */
+export function withChannelVerifiedSql(column: string, channel: Channel): string {
+  const cases = VERIFICATION_STATUSES.map(
+    (status) => `WHEN '${status}' THEN '${withChannelVerified(status, channel)}'`,
+  );
+  return `(CASE ${column} ${cases.join(' ')} END)::enum_users_verification_status`;
+}
+
 export function verificationInfoOf(userId: number, status: VerificationStatus): VerificationInfo {
   const isPhoneVerified = isChannelVerified(status, 'phone');
   const isEmailVerified = isChannelVerified(status, 'email');

@@ -1,6 +1,7 @@
 import { apiContext, checkApiSettingsAtStart } from '../../lib/app';
 import { httpHandler, json, parseBody } from '../../lib/http';
-import { decideRequest, requireStaff } from '../../lib/staffApprovals/service';
+import { requireStaff } from '../../lib/policies';
+import { decideRequest } from '../../lib/staffApprovals/service';
 import { depsOf, requestIdOf } from './common';
 import { approveBodySchema } from './schemas';
 

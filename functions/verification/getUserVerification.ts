@@ -1,6 +1,7 @@
 import { apiContext, checkApiSettingsAtStart } from '../../lib/app';
 import { notFound } from '../../lib/errors';
 import { httpHandler, json } from '../../lib/http';
+import { canReadVerification } from '../../lib/policies';
 import { getVerification } from '../../lib/verification/service';
 import { parseUserId } from './params';
 
@@ -11,7 +12,7 @@ export const handler = httpHandler(async (event) => {
   const api = await apiContext();
   const caller = await api.authenticate(event);
   const userId = parseUserId(event.pathParameters?.id);
-  if (!caller.isStaff && caller.id !== userId) throw notFound('No such user');
+  if (!canReadVerification(caller, userId)) throw notFound('No such user');
   const info =
     caller.id === userId
       ? caller.verificationInfo

@@ -1,9 +1,8 @@
 import type { Channel } from '../../models';
-import type { AdapterName, DeliverySettings } from '../verification/settings';
 import { LineLogger, logSender } from './log';
 import { sesSender } from './ses';
 import { snsSender } from './sns';
-import type { CodeMessage, CodeSender } from './types';
+import type { AdapterName, CodeMessage, CodeSender, DeliverySettings } from './types';
 import { webhookSender } from './webhook';
 
 export * from './types';

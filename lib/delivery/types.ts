@@ -1,5 +1,27 @@
 import type { Channel } from '../../models';
 
+/** The delivery adapters CODE_DELIVERY may name. */
+export const ADAPTERS = ['log', 'webhook', 'ses', 'sns'] as const;
+export type AdapterName = (typeof ADAPTERS)[number];
+
+/** Which channels each adapter can deliver to. */
+export const ADAPTER_CHANNELS: Record<AdapterName, readonly Channel[]> = {
+  log: ['email', 'phone'],
+  webhook: ['email', 'phone'],
+  ses: ['email'],
+  sns: ['phone'],
+};
+
+export interface DeliverySettings {
+  /** The adapter serving each channel. */
+  byChannel: Record<Channel, AdapterName>;
+  webhookUrl: string | undefined;
+  webhookTimeoutMs: number;
+  sesFromAddress: string | undefined;
+  snsSenderId: string | undefined;
+  serviceName: string;
+}
+
 /** One code to deliver. */
 export interface CodeMessage {
   channel: Channel;

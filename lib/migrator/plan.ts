@@ -5,7 +5,7 @@ import { readExecuted } from './history';
 import type { MigrationDefinition, SequelizeModule } from './migrations';
 import { checkMigration, PlanFlag, relationsNamed, transactionControl } from './rules';
 import { formatName, type QualifiedName } from './sqlTokens';
-import type { MigratorDeps } from './runner';
+import type { MigratorDeps } from './types';
 
 export interface PlanRequest {
   command: 'plan';

@@ -5,14 +5,16 @@ import type { DatabaseSettings, MigrationSettings } from '../settings';
 import { installTransactionContext } from './clsNamespace';
 import { MigrationLockError, MigrationRequestError } from './errors';
 import { deleteRow, prepareHistoryTable, readExecuted, recordRow } from './history';
-import type { MigrationDefinition, SequelizeModule } from './migrations';
+import type { SequelizeModule } from './migrations';
 import { planMigrations, type PlanRequest, type PlanResult } from './plan';
+import type { MigratorDeps } from './types';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { sequelizeOptions } = require('../connection.cjs') as typeof import('../connection.cjs');
 
 export { MigrationLockError, MigrationPlanError, MigrationRequestError } from './errors';
 export type { PlanRequest, PlanResult } from './plan';
 export { readHistory, type HistoryRow } from './history';
+export type { MigrationLogger, MigratorDeps } from './types';
 
 /** The commands answered with a MigrationResult; `plan` answers a PlanResult (plan.ts). */
 export const MIGRATION_COMMANDS = ['up', 'down', 'status', 'stamp'] as const;
@@ -47,19 +49,6 @@ export interface MigrationResult {
   executed: string[];
   pending: string[];
   durationMs: number;
-}
-
-export interface MigrationLogger {
-  info(message: string, extra: Record<string, unknown>): void;
-  warn(message: string, extra: Record<string, unknown>): void;
-}
-
-export interface MigratorDeps {
-  /** Needs at least two connections: one holds the advisory lock, one runs migrations. */
-  sequelize: Sequelize;
-  migrations: readonly MigrationDefinition[];
-  settings: MigrationSettings;
-  logger?: MigrationLogger;
 }
 
 /**

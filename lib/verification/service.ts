@@ -10,7 +10,7 @@ import {
 } from '../../models';
 import { inTransaction, withSession } from '../db';
 import type { CodeSender } from '../delivery/types';
-import { badRequest, HttpError, unauthorized } from '../errors';
+import { AppError, badRequest, unauthorized } from '../errors';
 import { maskDestination } from '../logger';
 import {
   codeMatches,
@@ -53,16 +53,9 @@ export interface VerifyResult {
 }
 
 const unknownUser = () => unauthorized('The token names an unknown user');
-const noActiveCode = () =>
-  new HttpError(
-    404,
-    'no_active_code',
-    'There is no active code for this channel; request a new one',
-  );
+const noActiveCode = () => new AppError('no_active_code');
 const tooManyAttempts = () =>
-  new HttpError(429, 'too_many_attempts', 'This code has no attempts left; request a new one', {
-    attemptsRemaining: 0,
-  });
+  new AppError('too_many_attempts', undefined, { details: { attemptsRemaining: 0 } });
 
 function destinationOf(user: { email: string | null; phone: string | null }, channel: Channel) {
   return channel === 'email' ? user.email : user.phone;
@@ -157,11 +150,11 @@ export async function issueCode(
     const now = deps.now();
     const expiresAt = new Date(now.getTime() + settings.codeTtlSeconds * 1000);
     if (isChannelVerified(user.status, channel)) {
-      throw new HttpError(409, 'already_verified', `The ${channel} is already verified`);
+      throw new AppError('already_verified', `The ${channel} is already verified`);
     }
     const destination = destinationOf(user, channel);
     if (!destination) {
-      throw new HttpError(422, 'no_destination', `The user has no ${channel} to send a code to`);
+      throw new AppError('no_destination', `The user has no ${channel} to send a code to`);
     }
     const [row] = await sql.rows<IssueRow>(ISSUE_SQL, [
       userId,
@@ -182,13 +175,10 @@ export async function issueCode(
     if (!row.allowed || row.inserted !== 1) {
       const limit = nextSendAllowedAt(now.getTime(), userTimes, destinationTimes, settings);
       const seconds = retryAfterSeconds(now.getTime(), limit.at);
-      throw new HttpError(
-        429,
-        'rate_limited',
-        'Too many codes requested; try again later',
-        { reason: limit.reason ?? 'cooldown', retryAfterSeconds: seconds },
-        { 'Retry-After': String(seconds) },
-      );
+      throw new AppError('rate_limited', undefined, {
+        details: { reason: limit.reason ?? 'cooldown', retryAfterSeconds: seconds },
+        retryAfterSeconds: seconds,
+      });
     }
     // The send just made counts from now on.
     const next = nextSendAllowedAt(
@@ -220,7 +210,7 @@ export async function issueCode(
       destination: masked,
       error: err instanceof Error ? err.message : String(err),
     });
-    throw new HttpError(502, 'delivery_failed', 'The code could not be delivered; try again later');
+    throw new AppError('delivery_failed', undefined, { cause: err });
   }
   deps.logger?.info('verification code sent', { codeId: id, userId, channel, destination: masked });
   return {
@@ -314,7 +304,7 @@ export async function verifyCode(
         throw noActiveCode();
       }
       if ((row.expires_at as Date).getTime() <= now.getTime()) {
-        throw new HttpError(410, 'code_expired', 'The code has expired; request a new one');
+        throw new AppError('code_expired');
       }
       const maxAttempts = row.max_attempts as number;
       if ((row.attempts as number) >= maxAttempts) throw tooManyAttempts();
@@ -346,8 +336,8 @@ export async function verifyCode(
             attemptsRemaining: remaining,
           });
           if (remaining <= 0) throw tooManyAttempts();
-          throw new HttpError(422, 'invalid_code', 'The code is not correct', {
-            attemptsRemaining: remaining,
+          throw new AppError('invalid_code', undefined, {
+            details: { attemptsRemaining: remaining },
           });
         }
       }

@@ -1,27 +1,8 @@
 import type { Channel } from '../../models';
+import { ADAPTER_CHANNELS, ADAPTERS, AdapterName, DeliverySettings } from '../delivery/types';
 import { ConfigError } from '../errors';
-import { Env, intSetting, optionalSetting, requiredSetting, stageOf } from '../settings';
-
-export const ADAPTERS = ['log', 'webhook', 'ses', 'sns'] as const;
-export type AdapterName = (typeof ADAPTERS)[number];
-
-/** Which channels each adapter can deliver to. */
-export const ADAPTER_CHANNELS: Record<AdapterName, readonly Channel[]> = {
-  log: ['email', 'phone'],
-  webhook: ['email', 'phone'],
-  ses: ['email'],
-  sns: ['phone'],
-};
-
-export interface DeliverySettings {
-  /** The adapter serving each channel. */
-  byChannel: Record<Channel, AdapterName>;
-  webhookUrl: string | undefined;
-  webhookTimeoutMs: number;
-  sesFromAddress: string | undefined;
-  snsSenderId: string | undefined;
-  serviceName: string;
-}
+import type { Env } from '../env';
+import { intSetting, optionalSetting, requiredSetting, stageOf } from '../settings';
 
 export interface VerificationSettings {
   codeLength: number;

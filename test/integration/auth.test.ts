@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { authenticate, authSettings, createTokenVerifier } from '../../lib/auth';
 import { createDatabase, Database } from '../../lib/db';
-import { HttpError } from '../../lib/errors';
+import { AppError } from '../../lib/errors';
 import { buildUser } from '../helpers/factories';
 import { createTestDatabase, TestDatabase } from '../helpers/testDatabase';
 import { TEST_JWT_SECRET, tokenFor } from '../helpers/tokens';
@@ -121,7 +121,7 @@ describe('createTokenVerifier with a JWKS (RS256) served over HTTP', () => {
         [await sign({ 'custom:user_id': '2147483000' }), 'The token names an unknown user'],
       ];
       for (const [token, message] of refusals) {
-        const err = await authenticate(event(token), deps).catch((e: HttpError) => e);
+        const err = await authenticate(event(token), deps).catch((e: AppError) => e);
         expect(err).toMatchObject({ status: 401, code: 'unauthorized', message });
       }
     } finally {

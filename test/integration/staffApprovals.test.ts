@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { QueryTypes } from 'sequelize';
 import { createDatabase, Database } from '../../lib/db';
-import { HttpError } from '../../lib/errors';
+import { AppError } from '../../lib/errors';
 import type { User } from '../../models';
 import {
   ApprovalRequestJson,
@@ -29,7 +29,7 @@ beforeAll(async () => {
     { max: 12 },
   );
   clock = new Date('2026-11-26T20:00:00.000Z');
-  deps = { sequelize: db.sequelize, models: db.models, now: () => clock };
+  deps = { sequelize: db.sequelize, now: () => clock };
 });
 
 afterAll(async () => {
@@ -37,15 +37,15 @@ afterAll(async () => {
   await testDb.drop();
 });
 
-/** The HttpError a promise rejects with, as `{status, code}`. */
+/** The AppError a promise rejects with, as `{status, code}`. */
 async function failure(p: Promise<unknown>): Promise<{ status: number; code: string }> {
   try {
     await p;
   } catch (err) {
-    if (err instanceof HttpError) return { status: err.status, code: err.code };
+    if (err instanceof AppError) return { status: err.status, code: err.code };
     throw err;
   }
-  throw new Error('expected an HttpError');
+  throw new Error('expected an AppError');
 }
 
 const type = () => `type_${unique()}`;
@@ -137,7 +137,7 @@ describe('createRequest', () => {
     const ok = results.filter((r) => r.status === 'fulfilled');
     const codes = results
       .filter((r): r is PromiseRejectedResult => r.status === 'rejected')
-      .map((r) => (r.reason as HttpError).code);
+      .map((r) => (r.reason as AppError).code);
     expect(ok).toHaveLength(1);
     expect(codes).toEqual(Array(9).fill('duplicate_pending'));
     const rows = await db.sequelize.query<{ count: number }>(
@@ -299,7 +299,7 @@ describe('decideRequest', () => {
       const winners = [a, r].filter((x) => x.status === 'fulfilled');
       const losers = [a, r].filter((x): x is PromiseRejectedResult => x.status === 'rejected');
       expect(winners).toHaveLength(1);
-      expect((losers[0]?.reason as HttpError).code).toBe('not_pending');
+      expect((losers[0]?.reason as AppError).code).toBe('not_pending');
       const won = (winners[0] as PromiseFulfilledResult<ApprovalRequestJson>).value;
       expect(await getRequest(deps, user, req.id)).toEqual(won);
       expect(won.reviewedBy).toBe(won.status === 'approved' ? staffA.id : staffB.id);

@@ -1,5 +1,12 @@
 import { createDatabase, Database } from '../../lib/db';
-import { VERIFICATION_STATUSES, VerificationStatus } from '../../models';
+import { QueryTypes } from 'sequelize';
+import {
+  Channel,
+  VERIFICATION_STATUSES,
+  VerificationStatus,
+  withChannelVerified,
+  withChannelVerifiedSql,
+} from '../../models';
 import { createTestDatabase, TestDatabase } from '../helpers/testDatabase';
 
 let testDb: TestDatabase;
@@ -84,4 +91,22 @@ describe('User virtual properties', () => {
     await user.reload();
     expect(user.verificationStatus).toBe('email_verified');
   });
+});
+
+describe('withChannelVerifiedSql', () => {
+  const cases = VERIFICATION_STATUSES.flatMap((status) =>
+    (['phone', 'email'] as Channel[]).map((channel) => [status, channel] as const),
+  );
+
+  it.each(cases)(
+    'computes in PostgreSQL what withChannelVerified(%s, %s) does',
+    async (status, channel) => {
+      const [row] = await db.sequelize.query<{ status: string }>(
+        `SELECT ${withChannelVerifiedSql('s', channel)} AS status
+       FROM (SELECT $1::enum_users_verification_status AS s) t`,
+        { bind: [status], type: QueryTypes.SELECT },
+      );
+      expect(row?.status).toBe(withChannelVerified(status, channel));
+    },
+  );
 });

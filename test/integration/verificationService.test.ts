@@ -2,7 +2,7 @@ import pg from 'pg';
 import { QueryTypes } from 'sequelize';
 import { createDatabase, Database } from '../../lib/db';
 import type { CodeMessage, CodeSender } from '../../lib/delivery/types';
-import { HttpError } from '../../lib/errors';
+import { AppError, HttpError, toHttpError } from '../../lib/errors';
 import {
   getVerification,
   issueCode,
@@ -74,15 +74,15 @@ function harness(overrides: Partial<VerificationSettings> = {}): Harness {
   };
 }
 
-/** The HttpError a call fails with. */
+/** The answer for the AppError a call fails with. */
 async function failure(p: Promise<unknown>): Promise<HttpError> {
   try {
     await p;
   } catch (err) {
-    if (err instanceof HttpError) return err;
+    if (err instanceof AppError) return toHttpError(err);
     throw err;
   }
-  throw new Error('expected an HttpError');
+  throw new Error('expected an AppError');
 }
 
 async function codeRows(userId: number, channel?: Channel) {

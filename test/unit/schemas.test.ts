@@ -1,4 +1,4 @@
-import { HttpError } from '../../lib/errors';
+import { AppError } from '../../lib/errors';
 import { validate } from '../../lib/http';
 import type { InputSource } from '../../lib/validationMessages';
 import {
@@ -20,7 +20,7 @@ function outcome(
   try {
     return { ok: validate(schema, value, source) };
   } catch (err) {
-    if (!(err instanceof HttpError)) throw err;
+    if (!(err instanceof AppError)) throw err;
     expect(err).toMatchObject({ status: 400, code: 'invalid_request' });
     return err.message;
   }

@@ -1,0 +1,132 @@
+import { QueryTypes, Transaction } from 'sequelize';
+import { withChannelVerifiedSql, type Channel } from '../../models';
+import { AppError, badRequest, forbidden, notFound } from '../errors';
+import {
+  canCancelRequest,
+  canReviewRequest,
+  canSeeRequest,
+  requireStaff,
+  type Caller,
+} from '../policies';
+import { COLUMNS, partiesOf, selectById, selectRows, toJson } from './rows';
+import { MANUAL_VERIFICATION, type ApprovalRequestJson, type StaffApprovalDeps } from './types';
+
+/**
+ * Decisions on a request: approve, reject, cancel. Every one is a conditional
+ * UPDATE whose WHERE clause repeats the policy, so of two simultaneous decisions
+ * exactly one wins; when it matches nothing, whyNotUpdated says why.
+ */
+
+const notPending = (status: string) =>
+  new AppError('not_pending', `The request is ${status}, not pending`);
+
+/**
+ * Explains why a conditional UPDATE matched nothing. user_id and requested_by
+ * never change once filed, so reading the row afterwards gives a stable answer.
+ */
+async function whyNotUpdated(
+  deps: StaffApprovalDeps,
+  caller: Caller,
+  id: string,
+  action: 'review' | 'cancel',
+  transaction: Transaction,
+): Promise<never> {
+  const row = await selectById(deps, id, transaction);
+  if (!row || !canSeeRequest(caller, partiesOf(row))) throw notFound('No such request');
+  if (action === 'review' && !canReviewRequest(caller, partiesOf(row))) {
+    throw new AppError('self_review');
+  }
+  if (action === 'cancel' && !canCancelRequest(caller, partiesOf(row))) {
+    throw forbidden('Only the requester may cancel a request');
+  }
+  throw notPending(row.status);
+}
+
+function channelOf(details: Record<string, unknown>): Channel {
+  const channel = details.channel;
+  if (channel !== 'phone' && channel !== 'email') {
+    // Only rows written around the API can get here.
+    throw new AppError('invalid_details');
+  }
+  return channel;
+}
+
+/**
+ * POST /staff-approval-requests/{id}/approve and /reject. One transaction: the
+ * conditional UPDATE decides the race, and an approved manual_verification marks
+ * the channel verified on the subject; any failure leaves the request pending.
+ */
+export async function decideRequest(
+  deps: StaffApprovalDeps,
+  caller: Caller,
+  id: string,
+  decision: 'approved' | 'rejected',
+  note: string | undefined,
+): Promise<ApprovalRequestJson> {
+  requireStaff(caller);
+  if (decision === 'rejected' && !note?.trim()) throw badRequest('note is required to reject');
+  const now = deps.now();
+  return deps.sequelize.transaction(async (transaction) => {
+    // The last line is canReviewRequest for a staff caller.
+    const [row] = await selectRows(
+      deps,
+      `UPDATE staff_approval_requests
+       SET status = $2::enum_staff_approval_requests_status, reviewed_by = $3,
+           reviewed_at = $4, review_note = $5, updated_at = $4
+       WHERE id = $1 AND status = 'pending'
+         AND user_id <> $3 AND requested_by IS DISTINCT FROM $3
+       RETURNING ${COLUMNS}`,
+      [id, decision, caller.id, now, note ?? null],
+      transaction,
+    );
+    if (!row) return whyNotUpdated(deps, caller, id, 'review', transaction);
+    if (decision === 'approved' && row.request_type === MANUAL_VERIFICATION) {
+      await markChannelVerified(deps, row.user_id, channelOf(row.details), now, transaction);
+    }
+    return toJson(row);
+  });
+}
+
+/** Joins `channel` to the subject's verified channels, if the subject has that destination. */
+async function markChannelVerified(
+  deps: StaffApprovalDeps,
+  userId: number,
+  channel: Channel,
+  now: Date,
+  transaction: Transaction,
+): Promise<void> {
+  // In SQL so that it reads the locked row; generated from withChannelVerified().
+  const [updated] = await deps.sequelize.query<{ id: number }>(
+    `UPDATE users
+     SET verification_status = ${withChannelVerifiedSql('verification_status', channel)},
+         updated_at = $2
+     WHERE id = $1 AND ${channel} IS NOT NULL
+     RETURNING id`,
+    { bind: [userId, now], type: QueryTypes.SELECT, transaction },
+  );
+  if (!updated) {
+    throw new AppError('no_destination', `The user has no ${channel} to mark verified`);
+  }
+}
+
+/** POST /staff-approval-requests/{id}/cancel: the requester withdraws a pending request. */
+export async function cancelRequest(
+  deps: StaffApprovalDeps,
+  caller: Caller,
+  id: string,
+): Promise<ApprovalRequestJson> {
+  return deps.sequelize.transaction(async (transaction) => {
+    // requested_by = caller is canCancelRequest.
+    const [row] = await selectRows(
+      deps,
+      `UPDATE staff_approval_requests
+       SET status = 'cancelled', updated_at = $3
+       WHERE id = $1 AND status = 'pending' AND requested_by = $2
+       RETURNING ${COLUMNS}`,
+      [id, caller.id, deps.now()],
+      transaction,
+    );
+    if (!row) return whyNotUpdated(deps, caller, id, 'cancel', transaction);
+    return toJson(row);
+  });
+}

@@ -1,0 +1,44 @@
+import type { Sequelize } from 'sequelize';
+import type { RequestStatus } from '../../models';
+
+/** What the staff approval service needs; tests pass their own clock. */
+export interface StaffApprovalDeps {
+  sequelize: Sequelize;
+  now: () => Date;
+}
+
+export interface ApprovalRequestJson {
+  id: string;
+  userId: number;
+  requestedBy: number | null;
+  requestType: string;
+  details: Record<string, unknown>;
+  status: RequestStatus;
+  reviewedBy: number | null;
+  reviewedAt: string | null;
+  reviewNote: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface CreateInput {
+  requestType: string;
+  details?: Record<string, unknown> | undefined;
+  userId?: number | undefined;
+}
+
+export interface ListInput {
+  status?: RequestStatus | undefined;
+  userId?: number | undefined;
+  limit?: number | undefined;
+  cursor?: string | undefined;
+}
+
+export interface ListResult {
+  items: ApprovalRequestJson[];
+  nextCursor: string | null;
+}
+
+export const DEFAULT_LIMIT = 20;
+export const MAX_LIMIT = 100;
+export const MANUAL_VERIFICATION = 'manual_verification';
