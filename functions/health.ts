@@ -1,6 +1,6 @@
 import { getDatabase } from '../lib/db';
 import { checkHealth } from '../lib/health';
-import { DATABASE_RETRY_AFTER_SECONDS, httpHandler, json } from '../lib/http';
+import { DATABASE_RETRY_AFTER_SECONDS, handleHttp, json } from '../lib/http';
 import { logger } from '../lib/logger';
 import { migrations } from '../lib/migrator/migrations';
 import { databaseSettings, envForStartCheck, runtimeEnv } from '../lib/settings';
@@ -15,7 +15,7 @@ const retryAfter = { 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) };
  * GET /health: no token, no configuration revealed; 503 when the database does
  * not answer or lacks migrations this code needs.
  */
-export const handler = httpHandler(async () => {
+export const handler = handleHttp(async () => {
   try {
     const db = getDatabase(databaseSettings(await runtimeEnv()));
     const health = await checkHealth({ sequelize: db.sequelize, requiredMigrations });

@@ -133,10 +133,11 @@ export function errorResponse(err: unknown, requestId: string): HttpResponse {
 }
 
 /**
- * Wraps an API handler: request-scoped log context, every outcome mapped to the
- * SPEC's response shapes, and the end of the invocation marked for the pool.
+ * Wraps a Lambda HTTP handler: request-scoped log context, every outcome mapped
+ * to the response shapes of the API, and the end of the invocation marked for
+ * the pool. API routes get it through `httpHandler` (lib/route.ts).
  */
-export function httpHandler(fn: HttpHandler): HttpHandler {
+export function handleHttp(fn: HttpHandler): HttpHandler {
   return async (event, context) => {
     const requestId = event.requestContext?.requestId ?? context?.awsRequestId ?? 'local';
     logger.appendKeys({ requestId, route: event.routeKey });

@@ -1,16 +1,10 @@
-import { apiContext, checkApiSettingsAtStart } from '../../lib/app';
-import { httpHandler, json, parseBody } from '../../lib/http';
+import { httpHandler } from '../../lib/route';
 import { cancelRequest } from '../../lib/staffApprovals/service';
-import { depsOf, requestIdOf } from './common';
+import { depsOf, requestIdParams } from './common';
 import { cancelBodySchema } from './schemas';
 
-checkApiSettingsAtStart();
-
 /** POST /staff-approval-requests/{id}/cancel (no body, or `{}`) */
-export const handler = httpHandler(async (event) => {
-  const ctx = await apiContext();
-  const caller = await ctx.authenticate(event);
-  const id = requestIdOf(event);
-  parseBody(event, cancelBodySchema, { optional: true });
-  return json(200, await cancelRequest(depsOf(ctx), caller, id));
-});
+export const handler = httpHandler(
+  { auth: 'user', params: requestIdParams, body: cancelBodySchema, bodyOptional: true },
+  async ({ caller, params, ctx }) => cancelRequest(depsOf(ctx), caller, params.id),
+);

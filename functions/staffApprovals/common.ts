@@ -1,6 +1,4 @@
 import type { ApiContext } from '../../lib/app';
-import type { HttpEvent } from '../../lib/http';
-import { validate } from '../../lib/http';
 import type { StaffApprovalDeps } from '../../lib/staffApprovals/service';
 import { requestIdSchema } from './schemas';
 
@@ -9,7 +7,5 @@ export function depsOf(ctx: ApiContext): StaffApprovalDeps {
   return { sequelize: ctx.db.sequelize, now: ctx.now };
 }
 
-/** The `{id}` path parameter, or a 400 `invalid_request`. */
-export function requestIdOf(event: HttpEvent): string {
-  return validate(requestIdSchema, event.pathParameters?.id ?? '', { kind: 'path', name: 'id' });
-}
+/** The `{id}` path parameter of the routes about one request. */
+export const requestIdParams = { id: requestIdSchema };

@@ -1,13 +1,9 @@
-import { apiContext, checkApiSettingsAtStart } from '../../lib/app';
-import { httpHandler, json } from '../../lib/http';
+import { httpHandler } from '../../lib/route';
 import { getRequest } from '../../lib/staffApprovals/service';
-import { depsOf, requestIdOf } from './common';
-
-checkApiSettingsAtStart();
+import { depsOf, requestIdParams } from './common';
 
 /** GET /staff-approval-requests/{id} */
-export const handler = httpHandler(async (event) => {
-  const ctx = await apiContext();
-  const caller = await ctx.authenticate(event);
-  return json(200, await getRequest(depsOf(ctx), caller, requestIdOf(event)));
-});
+export const handler = httpHandler(
+  { auth: 'user', params: requestIdParams },
+  async ({ caller, params, ctx }) => getRequest(depsOf(ctx), caller, params.id),
+);

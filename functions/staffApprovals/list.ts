@@ -1,15 +1,10 @@
-import { apiContext, checkApiSettingsAtStart } from '../../lib/app';
-import { httpHandler, json, validate } from '../../lib/http';
+import { httpHandler } from '../../lib/route';
 import { listRequests } from '../../lib/staffApprovals/service';
 import { depsOf } from './common';
 import { listQuerySchema } from './schemas';
 
-checkApiSettingsAtStart();
-
 /** GET /staff-approval-requests?status&userId&limit&cursor */
-export const handler = httpHandler(async (event) => {
-  const ctx = await apiContext();
-  const caller = await ctx.authenticate(event);
-  const query = validate(listQuerySchema, event.queryStringParameters ?? {}, { kind: 'query' });
-  return json(200, await listRequests(depsOf(ctx), caller, query));
-});
+export const handler = httpHandler(
+  { auth: 'user', query: listQuerySchema },
+  async ({ caller, query, ctx }) => listRequests(depsOf(ctx), caller, query),
+);

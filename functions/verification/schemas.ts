@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 
 const channel = z.enum(['phone', 'email']);
+const USER_ID_MESSAGE = 'must be a user id: a whole number from 1 to 2147483647';
 
 /** POST /verification/codes */
 export const issueCodeBody = z.strictObject({ channel });
@@ -15,3 +16,12 @@ export const verifyCodeBody = z.strictObject({
     .string()
     .check(z.maxLength(10), z.regex(/^[0-9]+$/, 'must be a string of digits, such as "012345"')),
 });
+
+/** A path user id: a positive integer in canonical form that fits users.id (int4). */
+export const userIdParam = z.pipe(
+  z.string().check(
+    z.regex(/^[1-9][0-9]{0,9}$/, USER_ID_MESSAGE),
+    z.refine((s) => Number(s) <= 2147483647, USER_ID_MESSAGE),
+  ),
+  z.transform(Number),
+);

@@ -1,18 +1,16 @@
-import { checkApiSettingsAtStart } from '../../lib/app';
-import { httpHandler, json, parseBody } from '../../lib/http';
+import { httpHandler } from '../../lib/route';
 import { verificationContext } from '../../lib/verification/context';
 import { verifyCode } from '../../lib/verification/service';
 import { checkVerificationSettingsAtStart } from '../../lib/verification/settings';
 import { verifyCodeBody } from './schemas';
 
-checkApiSettingsAtStart();
-checkVerificationSettingsAtStart();
-
 /** POST /verification/verify: check a code and mark the channel verified. */
-export const handler = httpHandler(async (event) => {
-  const { api, deps } = await verificationContext();
-  // The service reads the user row itself; an unknown user is a 401 there.
-  const userId = await api.authenticatedUserId(event);
-  const { channel, code } = parseBody(event, verifyCodeBody);
-  return json(200, await verifyCode(deps, userId, channel, code));
-});
+export const handler = httpHandler(
+  {
+    auth: 'token',
+    context: verificationContext,
+    startChecks: [checkVerificationSettingsAtStart],
+    body: verifyCodeBody,
+  },
+  async ({ caller, body, ctx }) => verifyCode(ctx.deps, caller, body.channel, body.code),
+);

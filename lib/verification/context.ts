@@ -5,8 +5,8 @@ import type { VerificationDeps } from './service';
 import { verificationSettings } from './settings';
 import { onceAsync } from '../once';
 
-export interface VerificationContext {
-  api: ApiContext;
+/** The API context (authentication, database) with the verification service's dependencies. */
+export interface VerificationContext extends ApiContext {
   deps: VerificationDeps;
 }
 
@@ -20,5 +20,5 @@ async function buildContext(): Promise<VerificationContext> {
   const api = await apiContext();
   const settings = verificationSettings(api.env);
   const sender = createCodeSender(settings.delivery, logger);
-  return { api, deps: { sequelize: api.db.sequelize, now: api.now, sender, settings, logger } };
+  return { ...api, deps: { sequelize: api.db.sequelize, now: api.now, sender, settings, logger } };
 }

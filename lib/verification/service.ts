@@ -10,7 +10,8 @@ import {
 } from '../../models';
 import { inTransaction, withSession } from '../db';
 import type { CodeSender } from '../delivery/types';
-import { AppError, badRequest, unauthorized } from '../errors';
+import { AppError, badRequest, notFound, unauthorized } from '../errors';
+import { type Caller, canReadVerification } from '../policies';
 import { maskDestination } from '../logger';
 import {
   codeMatches,
@@ -358,4 +359,20 @@ export async function getVerification(
     ),
   );
   return row ? verificationInfoOf(userId, row.status) : undefined;
+}
+
+/**
+ * GET /users/{id}/verification: staff, or that user (whose row authentication
+ * already read); anyone else gets the same 404 as an unknown id.
+ */
+export async function readVerification(
+  deps: Pick<VerificationDeps, 'sequelize'>,
+  caller: Caller & { verificationInfo: VerificationInfo },
+  userId: number,
+): Promise<VerificationInfo> {
+  if (!canReadVerification(caller, userId)) throw notFound('No such user');
+  if (caller.id === userId) return caller.verificationInfo;
+  const info = await getVerification(deps, userId);
+  if (!info) throw notFound('No such user');
+  return info;
 }

@@ -1,0 +1,98 @@
+import type * as z from 'zod/mini';
+import type { User } from '../models';
+import { apiContext, ApiContext, checkApiSettingsAtStart } from './app';
+import { handleHttp, HttpHandler, HttpResponse, json, parseBody, validate } from './http';
+import { requireStaff } from './policies';
+
+/**
+ * Declarative API handlers: a handler file states its route's needs (who may
+ * call, which path parameters, query and body, which container context) and
+ * calls one service function. `httpHandler` does the rest, in one order for
+ * every route: the start check at import, then per request the container
+ * context, authentication, the role check, the path parameters, the query, the
+ * body; then the result as JSON, and every failure in the error shape.
+ *
+ * The order is part of the contract: a non-staff caller of a staff route is
+ * 403 whatever the id or body, and a malformed id is 400 before the body is
+ * looked at.
+ */
+
+/**
+ * Who may call:
+ * - `token`: any valid token; the caller is its user id, and the user row is
+ *   not read (the service reads and locks it itself; an unknown user is a 401 there).
+ * - `user`: a signed-in user (an unknown one is a 401).
+ * - `staff`: a signed-in staff user; anyone else is 403 `forbidden`.
+ */
+export type Auth = 'token' | 'user' | 'staff';
+
+type Schema = z.ZodMiniType;
+type ParamSchemas = Record<string, Schema>;
+type Parsed<S> = S extends Schema ? z.infer<S> : undefined;
+
+export interface Route<A extends Auth, C, P, Q, B> {
+  auth: A;
+  /** The container's context handed to the service call (default: the API context). */
+  context?: () => Promise<C>;
+  /** More start checks, for settings only this route's functions use. */
+  startChecks?: (() => void)[];
+  /** Path parameters, each checked by its schema (a 400 that names the parameter). */
+  params?: P;
+  /** The query string, checked as one object. */
+  query?: Q;
+  /** The JSON body. */
+  body?: B;
+  /** A missing body counts as `{}` (for bodies whose every field is optional). */
+  bodyOptional?: boolean;
+  /** The status of a success (default 200). */
+  status?: number;
+}
+
+export interface RouteInput<A extends Auth, C, P, Q, B> {
+  caller: A extends 'token' ? number : User;
+  ctx: C;
+  params: { [K in keyof P]: Parsed<P[K]> };
+  query: Parsed<Q>;
+  body: Parsed<B>;
+}
+
+/** Builds a Lambda handler from a route declaration and its one service call. */
+export function httpHandler<
+  A extends Auth,
+  C extends ApiContext = ApiContext,
+  P extends ParamSchemas = Record<never, never>,
+  Q extends Schema | undefined = undefined,
+  B extends Schema | undefined = undefined,
+>(
+  route: Route<A, C, P, Q, B>,
+  fn: (input: RouteInput<A, C, P, Q, B>) => Promise<unknown>,
+): HttpHandler {
+  // At import: a misconfigured function stops at start, naming the setting.
+  checkApiSettingsAtStart();
+  for (const check of route.startChecks ?? []) check();
+  const context = route.context ?? (apiContext as () => Promise<C>);
+
+  return handleHttp(async (event): Promise<HttpResponse> => {
+    const ctx = await context();
+    let caller: number | User;
+    if (route.auth === 'token') {
+      caller = await ctx.authenticatedUserId(event);
+    } else {
+      const user = await ctx.authenticate(event);
+      if (route.auth === 'staff') requireStaff(user);
+      caller = user;
+    }
+    const params: Record<string, unknown> = {};
+    for (const [name, schema] of Object.entries(route.params ?? {})) {
+      params[name] = validate(schema, event.pathParameters?.[name] ?? '', { kind: 'path', name });
+    }
+    const query = route.query
+      ? validate(route.query, event.queryStringParameters ?? {}, { kind: 'query' })
+      : undefined;
+    const body = route.body
+      ? parseBody(event, route.body, { optional: route.bodyOptional === true })
+      : undefined;
+    const input = { caller, ctx, params, query, body } as RouteInput<A, C, P, Q, B>;
+    return json(route.status ?? 200, await fn(input));
+  });
+}
