@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
+import { ProcessRun, runProcess } from '../helpers/runProcess';
 
 // The local tools (npm run migrate, user, token, db:url) with DATABASE_URL unset
 // use the database of npm start: its cluster in VS_DATA_DIR/postgres (here a
@@ -14,26 +15,8 @@ const clusterDir = path.join(dataDir, 'postgres');
 const env: NodeJS.ProcessEnv = { ...process.env, VS_DATA_DIR: dataDir };
 delete env.DATABASE_URL;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, {
-      cwd: ROOT,
-      env: { ...env, ...extraEnv },
-      stdio: 'pipe',
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function run(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<ProcessRun> {
+  return runProcess(process.execPath, args, { cwd: ROOT, env: { ...env, ...extraEnv } });
 }
 
 const script = (name: string, ...args: string[]) => run([`scripts/${name}`, ...args]);

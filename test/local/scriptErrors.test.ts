@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { runProcess } from '../helpers/runProcess';
 
 // Every script in scripts/ stops with one line on stderr and a non-zero exit
 // code, never a stack trace. None of these cases reaches a database.
@@ -10,21 +10,9 @@ const TSX = path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vs-script-errors-'));
 afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 
-function run(
-  file: string,
-  args: string[],
-  extraEnv: NodeJS.ProcessEnv = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, VS_DATA_DIR: dataDir, ...extraEnv };
-    const child = spawn(file, args, { cwd: ROOT, env, stdio: 'pipe' });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function run(file: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
+  const env: NodeJS.ProcessEnv = { ...process.env, VS_DATA_DIR: dataDir, ...extraEnv };
+  return runProcess(file, args, { cwd: ROOT, env });
 }
 
 const node = (args: string[], extraEnv?: NodeJS.ProcessEnv) =>
