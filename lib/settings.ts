@@ -2,6 +2,9 @@ import { ConfigError } from './errors';
 import type { Env } from './env';
 import { resolveSecretSettings, secretSources } from './secrets';
 
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { isProductionStage } = require('./stages.cjs') as typeof import('./stages.cjs');
+
 /** A whole number from the environment, with a default and bounds; names the setting when wrong. */
 export function intSetting(
   env: Env,
@@ -36,11 +39,13 @@ export function optionalSetting(env: Env, name: string): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value;
 }
 
-export const PRODUCTION_STAGES = ['prod', 'production'];
-
+/**
+ * The stage (STAGE, `dev` when unset) and whether it is production: every stage
+ * is, except `dev`, `local`, `test`, `ci` and those in NON_PRODUCTION_STAGES.
+ */
 export function stageOf(env: Env): { stage: string; isProduction: boolean } {
   const stage = env.STAGE?.trim() || 'dev';
-  return { stage, isProduction: PRODUCTION_STAGES.includes(stage.toLowerCase()) };
+  return { stage, isProduction: isProductionStage(stage, env) };
 }
 
 export interface DatabaseSettings {
