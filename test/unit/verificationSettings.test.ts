@@ -123,6 +123,12 @@ describe('a misconfigured verification function stops at start', () => {
     AUTH_JWT_SECRET: TEST_JWT_SECRET,
     VERIFICATION_CODE_PEPPER: PEPPER,
   };
+  // What every production function needs besides the delivery (section on security).
+  const production = {
+    AUTH_ISSUER: 'https://issuer.example',
+    AUTH_AUDIENCE: 'client-1',
+    DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none?sslmode=require',
+  };
 
   /** Loads a handler module in a fresh Node process: its exit status and output. */
   function loadInChild(handler: string, env: Record<string, string>) {
@@ -146,6 +152,7 @@ describe('a misconfigured verification function stops at start', () => {
       loadInChild('./functions/verification/issueCode.ts', withoutPepper),
       loadInChild('./functions/verification/verifyCode.ts', {
         ...good,
+        ...production,
         STAGE: 'prod',
         CODE_DELIVERY: 'log',
       }),
@@ -172,7 +179,7 @@ describe('a misconfigured verification function stops at start', () => {
   it.each([
     ['issueCode', { VERIFICATION_CODE_LENGTH: '12' }, 'VERIFICATION_CODE_LENGTH'],
     ['verifyCode', { VERIFICATION_MAX_ATTEMPTS: 'five' }, 'VERIFICATION_MAX_ATTEMPTS'],
-    ['issueCode', { STAGE: 'production' }, 'CODE_DELIVERY'],
+    ['issueCode', { ...production, STAGE: 'production' }, 'CODE_DELIVERY'],
     ['verifyCode', { CODE_DELIVERY: 'webhook' }, 'CODE_WEBHOOK_URL'],
     ['issueCode', { CODE_DELIVERY: 'ses,sns' }, 'SES_FROM_ADDRESS'],
     ['getMyVerification', { AUTH_JWT_SECRET: '' }, 'AUTH_JWKS_URL'],
