@@ -7,7 +7,7 @@ import { BaseError, ConnectionError, TimeoutError } from 'sequelize';
 import * as z from 'zod/mini';
 import { endInvocation } from './db';
 import { AppError, badRequest, HttpError, serviceUnavailable, toHttpError } from './errors';
-import { logger } from './logger';
+import { errorForLog, logger } from './logger';
 import { type InputSource, messageFor } from './validationMessages';
 
 export type HttpEvent = APIGatewayProxyEventV2;
@@ -26,7 +26,8 @@ export function json(
 ): HttpResponse {
   return {
     statusCode,
-    headers: { 'Content-Type': 'application/json', ...headers },
+    // Answers are per user and often personal: no cache may keep them.
+    headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...headers },
     body: JSON.stringify(body),
   };
 }
@@ -125,10 +126,10 @@ export function errorResponse(err: unknown, requestId: string): HttpResponse {
     return errorAnswer(toHttpError(err));
   }
   if (isDatabaseUnavailable(err)) {
-    logger.error('database unavailable', { requestId, error: err as Error });
+    logger.error('database unavailable', { requestId, error: errorForLog(err) });
     return errorAnswer(toHttpError(serviceUnavailable(DATABASE_RETRY_AFTER_SECONDS, err)));
   }
-  logger.error('unhandled error', { requestId, error: err as Error });
+  logger.error('unhandled error', { requestId, error: errorForLog(err) });
   return errorAnswer(toHttpError(new AppError('internal_error')));
 }
 

@@ -208,7 +208,10 @@ export async function issueCode(
       codeId: id,
       channel,
       destination: masked,
-      error: err instanceof Error ? err.message : String(err),
+      // A provider's message may quote the address (SES does): mask it.
+      error: (err instanceof Error ? err.message : String(err))
+        .split(issued.destination)
+        .join(masked),
     });
     throw new AppError('delivery_failed', undefined, { cause: err });
   }

@@ -93,6 +93,10 @@ export function deliverySettings(env: Env, isProduction: boolean): DeliverySetti
     if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
       throw new ConfigError('CODE_WEBHOOK_URL', 'must be an http:// or https:// URL');
     }
+    // The webhook carries codes in clear: never over plain HTTP in production.
+    if (isProduction && parsed.protocol !== 'https:') {
+      throw new ConfigError('CODE_WEBHOOK_URL', 'must be an https:// URL on a production stage');
+    }
   }
 
   let sesFromAddress: string | undefined;

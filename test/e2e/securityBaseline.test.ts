@@ -34,3 +34,15 @@ describe('tokens', () => {
     expect(ok.status).toBe(200);
   });
 });
+
+describe('answers', () => {
+  it('carry Cache-Control: no-store, successes and errors alike', async () => {
+    const user = await buildUser(db.models);
+    const ok = await api('GET', '/users/me/verification', { token: await tokenFor(user.id) });
+    const refused = await api('GET', '/users/me/verification');
+    const health = await api('GET', '/health');
+    for (const res of [ok, refused, health]) {
+      expect(res.headers.get('cache-control')).toBe('no-store');
+    }
+  });
+});
