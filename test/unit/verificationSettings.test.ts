@@ -29,6 +29,7 @@ describe('verificationSettings', () => {
       sendCooldownSeconds: 30,
       maxSendsPerHour: 5,
       maxSendsPerDestinationPerHour: 10,
+      maxFailedAttemptsPerDay: 20,
       pepper: PEPPER,
       delivery: {
         byChannel: { email: 'log', phone: 'log' },
@@ -45,6 +46,10 @@ describe('verificationSettings', () => {
     [{ VERIFICATION_CODE_PEPPER: '' }, 'VERIFICATION_CODE_PEPPER'],
     [{ VERIFICATION_CODE_PEPPER: 'too-short' }, 'VERIFICATION_CODE_PEPPER'],
     [{ VERIFICATION_CODE_LENGTH: '3' }, 'VERIFICATION_CODE_LENGTH'],
+    // The floors of the security baseline (ASVS 2.7).
+    [{ VERIFICATION_CODE_LENGTH: '5' }, 'VERIFICATION_CODE_LENGTH'],
+    [{ VERIFICATION_CODE_TTL_SECONDS: '601' }, 'VERIFICATION_CODE_TTL_SECONDS'],
+    [{ VERIFICATION_MAX_FAILED_ATTEMPTS_PER_DAY: '0' }, 'VERIFICATION_MAX_FAILED_ATTEMPTS_PER_DAY'],
     [{ VERIFICATION_CODE_LENGTH: '11' }, 'VERIFICATION_CODE_LENGTH'],
     [{ VERIFICATION_CODE_LENGTH: 'six' }, 'VERIFICATION_CODE_LENGTH'],
     [{ VERIFICATION_CODE_TTL_SECONDS: '10m' }, 'VERIFICATION_CODE_TTL_SECONDS'],
