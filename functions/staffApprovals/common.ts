@@ -6,7 +6,11 @@ import { requestIdSchema } from './schemas';
 
 /** The service's dependencies from the container's context. */
 export function depsOf(ctx: ApiContext): StaffApprovalDeps {
-  return { sequelize: ctx.db.sequelize, now: ctx.now };
+  return {
+    sequelize: ctx.db.sequelize,
+    now: ctx.now,
+    maxPendingPerUser: ctx.settings.staffApprovals.maxPendingPerUser,
+  };
 }
 
 /** The `{id}` path parameter, or a 400 `invalid_request`. */

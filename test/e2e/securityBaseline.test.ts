@@ -18,6 +18,7 @@ beforeAll(async () => {
     VERIFICATION_MAX_SENDS_PER_DESTINATION_PER_HOUR: '2',
     VERIFICATION_MAX_ATTEMPTS: '3',
     VERIFICATION_MAX_FAILED_ATTEMPTS_PER_DAY: '4',
+    STAFF_APPROVAL_MAX_PENDING_PER_USER: '2',
   });
   ({ db, api } = stack);
 }, 120_000);
@@ -90,5 +91,65 @@ describe('verification codes', () => {
     // The other channel is not affected.
     const phone = await api('POST', '/verification/codes', { token, body: { channel: 'phone' } });
     expect(phone.status).toBe(201);
+  });
+});
+
+describe('staff approval requests', () => {
+  it('approving a manual verification after the phone changed is 409 destination_changed', async () => {
+    const user = await buildUser(db.models);
+    const staff = await buildUser(db.models, { role: 'staff' });
+    const staffToken = await tokenFor(staff.id);
+    const phone = user.phone as string;
+    const filed = await api<{ id: string; details: Record<string, unknown> }>(
+      'POST',
+      '/staff-approval-requests',
+      {
+        token: await tokenFor(user.id),
+        body: { requestType: 'manual_verification', details: { channel: 'phone' } },
+      },
+    );
+    expect(filed.status).toBe(201);
+    expect(filed.body.details.destination).toBe(
+      `+${'*'.repeat(phone.length - 5)}${phone.slice(-4)}`,
+    );
+    const seen = await api<{ details: Record<string, unknown> }>(
+      'GET',
+      `/staff-approval-requests/${filed.body.id}`,
+      { token: staffToken },
+    );
+    expect(seen.body.details.destination).toBe(phone);
+
+    await db.sequelize.query('UPDATE users SET phone = $2 WHERE id = $1', {
+      bind: [user.id, `+1999${String(user.id).padStart(7, '0')}`],
+    });
+    const approved = await api('POST', `/staff-approval-requests/${filed.body.id}/approve`, {
+      token: staffToken,
+      body: {},
+    });
+    expectErrorShape(approved, 409, 'destination_changed');
+    const after = await api('GET', `/users/${user.id}/verification`, { token: staffToken });
+    expect(after.body).toMatchObject({ status: 'unverified', isPhoneVerified: false });
+  });
+
+  it('refuses a client-supplied details.destination with 400', async () => {
+    const user = await buildUser(db.models);
+    const res = await api('POST', '/staff-approval-requests', {
+      token: await tokenFor(user.id),
+      body: {
+        requestType: 'manual_verification',
+        details: { channel: 'phone', destination: '+15555550000' },
+      },
+    });
+    expectErrorShape(res, 400, 'invalid_request');
+  });
+
+  it('caps pending requests per user (STAFF_APPROVAL_MAX_PENDING_PER_USER)', async () => {
+    const user = await buildUser(db.models);
+    const token = await tokenFor(user.id);
+    const file = (requestType: string) =>
+      api('POST', '/staff-approval-requests', { token, body: { requestType } });
+    expect((await file('first_kind')).status).toBe(201);
+    expect((await file('second_kind')).status).toBe(201);
+    expectErrorShape(await file('third_kind'), 409, 'too_many_pending');
   });
 });
