@@ -7,6 +7,7 @@ import { BaseError, ConnectionError, TimeoutError } from 'sequelize';
 import * as z from 'zod/mini';
 import { endInvocation } from './db';
 import { AppError, badRequest, HttpError, serviceUnavailable, toHttpError } from './errors';
+import { jsonDeeperThan } from './jsonDepth';
 import { errorForLog, logger } from './logger';
 import { type InputSource, messageFor } from './validationMessages';
 
@@ -16,6 +17,8 @@ export type HttpHandler = (event: HttpEvent, context: Context) => Promise<HttpRe
 
 /** Bodies above this size are refused before parsing (API Gateway allows up to 10 MB). */
 export const MAX_BODY_BYTES = 16 * 1024;
+/** Bodies nested deeper are refused right after parsing, before any recursive code sees them. */
+export const MAX_BODY_DEPTH = 32;
 /** Seconds a client should wait after a 503 caused by the database. */
 export const DATABASE_RETRY_AFTER_SECONDS = 5;
 
@@ -79,6 +82,9 @@ export function parseBody<S extends z.ZodMiniType>(
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw badRequest('The body must be a JSON object');
+  }
+  if (jsonDeeperThan(parsed, MAX_BODY_DEPTH)) {
+    throw badRequest(`The body nests deeper than ${MAX_BODY_DEPTH} levels`);
   }
   return validate(schema, parsed);
 }
