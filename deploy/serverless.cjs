@@ -5,6 +5,8 @@
 // optional VPC attachment. Account and region are CloudFormation pseudo-parameters
 // (Fn::Sub), resolved by CloudFormation at deploy time.
 
+const { isProductionStage } = require('../lib/stages.cjs');
+
 const SERVICE = 'verification-service';
 const SECRET_SETTINGS = ['DATABASE_URL', 'VERIFICATION_CODE_PEPPER', 'AUTH_JWT_SECRET'];
 /** Functions that use the database role; every other function uses the API role. */
@@ -197,16 +199,19 @@ async function context({ resolveVariable, resolveConfigurationProperty }) {
 module.exports = {
   /**
    * The secret settings' plain values from the caller's environment, or empty
-   * strings where the stage's `plainSecrets` parameter is off (production), so that
-   * no secret value is resolved into the packaged state at all.
+   * strings on a production stage, so that no secret value is resolved into the
+   * packaged state at all.
    */
   plainSecrets: async ({ resolveVariable }) => {
-    const plain = await resolveVariable('param:plainSecrets');
-    const allowed = plain === true || plain === 'true';
+    const allowed = !isProductionStage(await resolveVariable('sls:stage'), process.env);
     return Object.fromEntries(
       SECRET_SETTINGS.map((name) => [name, (allowed && process.env[name]) || '']),
     );
   },
+
+  /** provider.logRetentionInDays: 90 days on production, 30 elsewhere. */
+  logRetentionInDays: async ({ resolveVariable }) =>
+    isProductionStage(await resolveVariable('sls:stage'), process.env) ? 90 : 30,
 
   /** provider.vpc: attached only when the stage has subnets and security groups. */
   vpc: async (ctx) => (await context(ctx)).vpc,

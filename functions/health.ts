@@ -1,7 +1,7 @@
 import { getDatabase } from '../lib/db';
 import { checkHealth } from '../lib/health';
 import { DATABASE_RETRY_AFTER_SECONDS, handleHttp, json } from '../lib/http';
-import { logger } from '../lib/logger';
+import { errorForLog, logger } from '../lib/logger';
 import { migrations } from '../lib/migrator/migrations';
 import { databaseSettings, envForStartCheck, runtimeEnv } from '../lib/settings';
 
@@ -23,7 +23,7 @@ export const handler = handleHttp(async () => {
     logger.warn('health check: migrations this code needs are not applied');
     return json(503, health, retryAfter);
   } catch (err) {
-    logger.warn('health check: database unavailable', { error: err as Error });
+    logger.warn('health check: database unavailable', { error: errorForLog(err) });
     return json(503, { status: 'degraded', database: 'unavailable' }, retryAfter);
   }
 });

@@ -10,6 +10,7 @@ import {
 } from './auth';
 import { Database, getDatabase } from './db';
 import type { HttpEvent } from './http';
+import { staffApprovalSettings, type StaffApprovalSettings } from './staffApprovals/settings';
 import type { Env } from './env';
 import {
   databaseSettings,
@@ -25,10 +26,16 @@ export interface ApiSettings {
   isProduction: boolean;
   database: DatabaseSettings;
   auth: AuthSettings;
+  staffApprovals: StaffApprovalSettings;
 }
 
 export function apiSettings(env: Env): ApiSettings {
-  return { ...stageOf(env), database: databaseSettings(env), auth: authSettings(env) };
+  return {
+    ...stageOf(env),
+    database: databaseSettings(env),
+    auth: authSettings(env),
+    staffApprovals: staffApprovalSettings(env),
+  };
 }
 
 export interface ApiContext {

@@ -1,9 +1,9 @@
-import { createRemoteJWKSet, JWTPayload, jwtVerify, JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, JWTPayload, jwtVerify, JWTVerifyGetKey, JWTVerifyOptions } from 'jose';
 import type { User } from '../models';
 import { ConfigError, unauthorized } from './errors';
 import { header, HttpEvent } from './http';
 import type { Env } from './env';
-import { optionalSetting } from './settings';
+import { intSetting, optionalSetting, stageOf } from './settings';
 
 export interface AuthSettings {
   jwksUrl: string | undefined;
@@ -11,10 +11,24 @@ export interface AuthSettings {
   issuer: string | undefined;
   audience: string | undefined;
   userIdClaim: string;
+  /** Tokens whose `iat` is older are refused (AUTH_MAX_TOKEN_AGE_SECONDS). */
+  maxTokenAgeSeconds: number | undefined;
+  /** When set, the `token_use` claim must equal it (AUTH_TOKEN_USE, e.g. `access`). */
+  tokenUse: string | undefined;
 }
 
-/** Exactly one of AUTH_JWKS_URL and AUTH_JWT_SECRET must be set. */
+/** Hosts a plain-http JWKS URL may name off production. */
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
+}
+
+/**
+ * Exactly one of AUTH_JWKS_URL and AUTH_JWT_SECRET must be set. The JWKS URL is
+ * https (off production also http on a loopback address); production requires
+ * AUTH_ISSUER and AUTH_AUDIENCE.
+ */
 export function authSettings(env: Env): AuthSettings {
+  const { isProduction } = stageOf(env);
   const jwksUrl = optionalSetting(env, 'AUTH_JWKS_URL');
   const jwtSecret = optionalSetting(env, 'AUTH_JWT_SECRET');
   const secretId = optionalSetting(env, 'AUTH_JWT_SECRET_SECRET_ID');
@@ -37,9 +51,26 @@ export function authSettings(env: Env): AuthSettings {
     } catch {
       throw new ConfigError('AUTH_JWKS_URL', `is not a valid URL: "${jwksUrl}"`);
     }
-    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
-      throw new ConfigError('AUTH_JWKS_URL', 'must be an https:// URL');
+    const plainAllowed = !isProduction && isLoopback(parsed.hostname);
+    if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && plainAllowed)) {
+      throw new ConfigError(
+        'AUTH_JWKS_URL',
+        isProduction
+          ? 'must be an https:// URL'
+          : 'must be an https:// URL (http:// only on a loopback address, off production)',
+      );
     }
+  }
+  const issuer = optionalSetting(env, 'AUTH_ISSUER');
+  const audience = optionalSetting(env, 'AUTH_AUDIENCE');
+  if (isProduction && !issuer) {
+    throw new ConfigError('AUTH_ISSUER', 'is required on a production stage (the `iss` of tokens)');
+  }
+  if (isProduction && !audience) {
+    throw new ConfigError(
+      'AUTH_AUDIENCE',
+      'is required on a production stage (the `aud`, or Cognito `client_id`, of tokens)',
+    );
   }
   if (jwtSecret !== undefined && jwtSecret.length < 32) {
     throw new ConfigError('AUTH_JWT_SECRET', 'must be at least 32 characters (256 bits for HS256)');
@@ -47,20 +78,33 @@ export function authSettings(env: Env): AuthSettings {
   return {
     jwksUrl,
     jwtSecret,
-    issuer: optionalSetting(env, 'AUTH_ISSUER'),
-    audience: optionalSetting(env, 'AUTH_AUDIENCE'),
+    issuer,
+    audience,
     userIdClaim: optionalSetting(env, 'AUTH_USER_ID_CLAIM') ?? 'sub',
+    maxTokenAgeSeconds: optionalSetting(env, 'AUTH_MAX_TOKEN_AGE_SECONDS')
+      ? intSetting(env, 'AUTH_MAX_TOKEN_AGE_SECONDS', 0, { min: 1 })
+      : undefined,
+    tokenUse: optionalSetting(env, 'AUTH_TOKEN_USE')?.trim(),
   };
 }
 
 export type TokenVerifier = (token: string) => Promise<JWTPayload>;
 
 /**
- * Verifies a JWT's signature, expiry, issuer and audience. The JWKS is fetched on
- * first use and cached by jose (refetched when an unknown `kid` appears).
+ * Verifies a JWT's signature, expiry (required), age, issuer, audience and
+ * `token_use`. The JWKS is fetched on first use and cached by jose (refetched
+ * when an unknown `kid` appears).
  */
 export function createTokenVerifier(settings: AuthSettings): TokenVerifier {
-  const options = { issuer: settings.issuer };
+  const options: JWTVerifyOptions = {
+    issuer: settings.issuer,
+    // A token without `exp` would be valid forever.
+    requiredClaims: ['exp'],
+    // jose then also requires `iat`.
+    ...(settings.maxTokenAgeSeconds === undefined
+      ? {}
+      : { maxTokenAge: settings.maxTokenAgeSeconds }),
+  };
   let verifySignature: (token: string) => Promise<{ payload: JWTPayload }>;
   if (settings.jwksUrl) {
     const keySet: JWTVerifyGetKey = createRemoteJWKSet(new URL(settings.jwksUrl), {
@@ -75,6 +119,10 @@ export function createTokenVerifier(settings: AuthSettings): TokenVerifier {
   }
   return async (token) => {
     const { payload } = await verifySignature(token);
+    if (settings.tokenUse !== undefined && payload.token_use !== settings.tokenUse) {
+      // Cognito ID tokens and access tokens share a key set and an issuer.
+      throw new Error('token_use mismatch');
+    }
     if (settings.audience !== undefined) {
       // Cognito access tokens carry `client_id` instead of `aud`.
       const aud = payload.aud;

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { Options, Sequelize } from 'sequelize';
 import { initModels, Models } from '../models';
-import { logger } from './logger';
+import { errorForLog, logger } from './logger';
 import type { Env } from './env';
 import type { DatabaseSettings } from './settings';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -92,7 +92,7 @@ export async function endInvocation(env: Env = process.env): Promise<void> {
       // Closes only the connections not in use; the pool stays open for the next request.
       await pool?.destroyAllNow?.();
     } catch (err) {
-      logger.warn('could not close idle database connections', { error: err as Error });
+      logger.warn('could not close idle database connections', { error: errorForLog(err) });
     }
   }
 }

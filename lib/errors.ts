@@ -25,6 +25,11 @@ export const ERRORS = {
   already_verified: entry(409, 'The channel is already verified'),
   duplicate_pending: entry(409, 'A pending request of this type already exists'),
   not_pending: entry(409, 'The request is not pending'),
+  destination_changed: entry(
+    409,
+    "The user's address for this channel is not the one recorded when the request was filed",
+  ),
+  too_many_pending: entry(409, 'This user has too many pending requests'),
   code_expired: entry(410, 'The code has expired; request a new one'),
   invalid_code: entry(422, 'The code is not correct'),
   no_destination: entry(422, 'The user has no address for this channel'),

@@ -7,7 +7,8 @@ import { BaseError, ConnectionError, TimeoutError } from 'sequelize';
 import * as z from 'zod/mini';
 import { endInvocation } from './db';
 import { AppError, badRequest, HttpError, serviceUnavailable, toHttpError } from './errors';
-import { logger } from './logger';
+import { jsonDeeperThan } from './jsonDepth';
+import { errorForLog, logger } from './logger';
 import { type InputSource, messageFor } from './validationMessages';
 
 export type HttpEvent = APIGatewayProxyEventV2;
@@ -16,6 +17,8 @@ export type HttpHandler = (event: HttpEvent, context: Context) => Promise<HttpRe
 
 /** Bodies above this size are refused before parsing (API Gateway allows up to 10 MB). */
 export const MAX_BODY_BYTES = 16 * 1024;
+/** Bodies nested deeper are refused right after parsing, before any recursive code sees them. */
+export const MAX_BODY_DEPTH = 32;
 /** Seconds a client should wait after a 503 caused by the database. */
 export const DATABASE_RETRY_AFTER_SECONDS = 5;
 
@@ -26,7 +29,8 @@ export function json(
 ): HttpResponse {
   return {
     statusCode,
-    headers: { 'Content-Type': 'application/json', ...headers },
+    // Answers are per user and often personal: no cache may keep them.
+    headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...headers },
     body: JSON.stringify(body),
   };
 }
@@ -79,6 +83,9 @@ export function parseBody<S extends z.ZodMiniType>(
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw badRequest('The body must be a JSON object');
   }
+  if (jsonDeeperThan(parsed, MAX_BODY_DEPTH)) {
+    throw badRequest(`The body nests deeper than ${MAX_BODY_DEPTH} levels`);
+  }
   return validate(schema, parsed);
 }
 
@@ -125,10 +132,10 @@ export function errorResponse(err: unknown, requestId: string): HttpResponse {
     return errorAnswer(toHttpError(err));
   }
   if (isDatabaseUnavailable(err)) {
-    logger.error('database unavailable', { requestId, error: err as Error });
+    logger.error('database unavailable', { requestId, error: errorForLog(err) });
     return errorAnswer(toHttpError(serviceUnavailable(DATABASE_RETRY_AFTER_SECONDS, err)));
   }
-  logger.error('unhandled error', { requestId, error: err as Error });
+  logger.error('unhandled error', { requestId, error: errorForLog(err) });
   return errorAnswer(toHttpError(new AppError('internal_error')));
 }
 

@@ -50,6 +50,9 @@ export const canCancelRequest = (caller: Caller, request: RequestParties): boole
 export const canReadVerification = (caller: Caller, userId: number): boolean =>
   caller.isStaff || caller.id === userId;
 
+/** Staff see the address a manual verification recorded whole; anyone else masked. */
+export const canSeeFullDestination = (caller: Caller): boolean => caller.isStaff;
+
 /** Approve and reject are for staff only, checked before anything else (SPEC §4). */
 export function requireStaff(caller: Caller): void {
   if (!caller.isStaff) throw forbidden('Only staff may review requests');

@@ -2,6 +2,9 @@ import { ConfigError } from './errors';
 import type { Env } from './env';
 import { resolveSecretSettings, secretSources } from './secrets';
 
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { isProductionStage } = require('./stages.cjs') as typeof import('./stages.cjs');
+
 /** A whole number from the environment, with a default and bounds; names the setting when wrong. */
 export function intSetting(
   env: Env,
@@ -36,11 +39,13 @@ export function optionalSetting(env: Env, name: string): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value;
 }
 
-export const PRODUCTION_STAGES = ['prod', 'production'];
-
+/**
+ * The stage (STAGE, `dev` when unset) and whether it is production: every stage
+ * is, except `dev`, `local`, `test`, `ci` and those in NON_PRODUCTION_STAGES.
+ */
 export function stageOf(env: Env): { stage: string; isProduction: boolean } {
   const stage = env.STAGE?.trim() || 'dev';
-  return { stage, isProduction: PRODUCTION_STAGES.includes(stage.toLowerCase()) };
+  return { stage, isProduction: isProductionStage(stage, env) };
 }
 
 export interface DatabaseSettings {
@@ -50,13 +55,35 @@ export interface DatabaseSettings {
   connectTimeoutMs: number;
 }
 
+/** The sslmode values that encrypt: production accepts only these. */
+const TLS_SSLMODES = ['require', 'verify-ca', 'verify-full'];
+
+/**
+ * The database settings; on production DATABASE_URL must ask for TLS. Checked
+ * whenever the URL is known: at start, and again once a secret is read.
+ */
 export function databaseSettings(env: Env): DatabaseSettings {
+  const databaseUrl = requiredSetting(
+    env,
+    'DATABASE_URL',
+    'postgres://user:password@host:5432/database',
+  );
+  if (stageOf(env).isProduction) {
+    let sslmode: string | null = null;
+    try {
+      sslmode = new URL(databaseUrl).searchParams.get('sslmode');
+    } catch {
+      // A malformed URL is reported by the connection options (lib/connection.cjs).
+    }
+    if (sslmode === null || !TLS_SSLMODES.includes(sslmode)) {
+      throw new ConfigError(
+        'DATABASE_URL',
+        `must ask for TLS on a production stage (sslmode=require, verify-ca or verify-full; got ${sslmode ?? 'none'})`,
+      );
+    }
+  }
   return {
-    databaseUrl: requiredSetting(
-      env,
-      'DATABASE_URL',
-      'postgres://user:password@host:5432/database',
-    ),
+    databaseUrl,
     caFile: optionalSetting(env, 'DATABASE_CA_FILE'),
     connectTimeoutMs: intSetting(env, 'DATABASE_CONNECT_TIMEOUT_MS', 3000, {
       min: 100,
@@ -89,7 +116,7 @@ export async function runtimeEnv(env: Env = process.env): Promise<Env> {
 
 // Stand-ins that pass the settings' own checks (URL shape, minimum lengths).
 const START_CHECK_PLACEHOLDERS: Record<string, string> = {
-  DATABASE_URL: 'postgres://secret-placeholder@localhost/secret-placeholder',
+  DATABASE_URL: 'postgres://secret-placeholder@localhost/secret-placeholder?sslmode=verify-full',
   VERIFICATION_CODE_PEPPER: 'x'.repeat(64),
   AUTH_JWT_SECRET: 'x'.repeat(64),
 };

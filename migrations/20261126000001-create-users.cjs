@@ -25,7 +25,20 @@ module.exports = {
     `);
   },
 
+  // The table belongs to the existing app: dropping it with its rows is a
+  // decision for a person with psql, not for a rollback. An empty table (one
+  // this migration made and nobody used) may go.
   async down(queryInterface) {
+    const [rows] = await queryInterface.sequelize.query(
+      'SELECT EXISTS (SELECT 1 FROM users) AS has_rows',
+    );
+    if (rows[0] && rows[0].has_rows) {
+      throw new Error(
+        'Refusing to undo create-users: the users table holds rows and belongs to the existing app. ' +
+          'Nothing was changed. To drop it anyway, do so by hand with psql, then ' +
+          '`npm run migrate -- stamp base`.',
+      );
+    }
     await queryInterface.sequelize.query('DROP TABLE users');
   },
 };

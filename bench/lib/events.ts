@@ -17,6 +17,8 @@ export const BENCH_PEPPER = 'bench-pepper-0123456789abcdef';
 export function functionEnv(databaseUrl: string): Record<string, string> {
   return {
     STAGE: 'bench',
+    // Every stage is production unless listed (TLS, issuer and audience required).
+    NON_PRODUCTION_STAGES: 'bench',
     SERVICE_NAME: 'verification-service',
     LOG_LEVEL: 'WARN',
     DATABASE_URL: databaseUrl,

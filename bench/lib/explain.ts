@@ -34,7 +34,7 @@ async function pendingQueueQuery(): Promise<{ sql: string; bind: unknown[] }> {
     },
   } as unknown as Sequelize;
   await listRequests(
-    { sequelize: recorder, now: () => new Date() },
+    { sequelize: recorder, now: () => new Date(), maxPendingPerUser: 10 },
     { id: 1, isStaff: true },
     { status: 'pending' },
   );

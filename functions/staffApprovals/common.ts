@@ -4,7 +4,11 @@ import { requestIdSchema } from './schemas';
 
 /** The service's dependencies from the container's context. */
 export function depsOf(ctx: ApiContext): StaffApprovalDeps {
-  return { sequelize: ctx.db.sequelize, now: ctx.now };
+  return {
+    sequelize: ctx.db.sequelize,
+    now: ctx.now,
+    maxPendingPerUser: ctx.settings.staffApprovals.maxPendingPerUser,
+  };
 }
 
 /** The `{id}` path parameter of the routes about one request. */

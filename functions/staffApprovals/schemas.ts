@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { jsonDeeperThan } from '../../lib/jsonDepth';
 import { REQUEST_STATUSES } from '../../models';
 
 /**
@@ -30,25 +31,36 @@ export const MAX_NOTE_LENGTH = 2000;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const storableText = (s: string) => !s.includes('\0') && !LONE_SURROGATE.test(s);
 
-function storableJson(value: unknown, depth: number): boolean {
-  if (depth > MAX_DETAILS_DEPTH) return false;
-  if (typeof value === 'string') return storableText(value);
-  if (Array.isArray(value)) return value.every((v) => storableJson(v, depth + 1));
-  if (value !== null && typeof value === 'object') {
-    return Object.entries(value).every(([k, v]) => storableText(k) && storableJson(v, depth + 1));
+/** Every string and key storable; iterative (the depth is checked first, without recursion). */
+function storableJson(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (typeof node === 'string') {
+      if (!storableText(node)) return false;
+    } else if (Array.isArray(node)) {
+      stack.push(...node);
+    } else if (node !== null && typeof node === 'object') {
+      for (const [k, v] of Object.entries(node)) {
+        if (!storableText(k)) return false;
+        stack.push(v);
+      }
+    }
   }
   return true;
 }
 
+// The depth check runs first and aborts: JSON.stringify below recurses.
 const detailsSchema = z.record(z.string(), z.unknown()).check(
+  z.refine((d) => !jsonDeeperThan(d, MAX_DETAILS_DEPTH), {
+    message: `must nest at most ${MAX_DETAILS_DEPTH} levels`,
+    abort: true,
+  }),
   z.refine(
     (d) => Buffer.byteLength(JSON.stringify(d), 'utf8') <= MAX_DETAILS_BYTES,
     `must be at most ${MAX_DETAILS_BYTES} bytes of JSON`,
   ),
-  z.refine(
-    (d) => storableJson(d, 1),
-    `must nest at most ${MAX_DETAILS_DEPTH} levels and contain no NUL characters or unpaired surrogates`,
-  ),
+  z.refine(storableJson, 'must contain no NUL characters or unpaired surrogates'),
 );
 
 const noteSchema = z

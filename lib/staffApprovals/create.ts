@@ -1,6 +1,6 @@
 import { AppError, badRequest, forbidden, serviceUnavailable } from '../errors';
 import { canFileRequestAbout, type Caller } from '../policies';
-import { COLUMNS, Row, selectRows, toJson } from './rows';
+import { COLUMNS, selectRows, toJson } from './rows';
 import {
   MANUAL_VERIFICATION,
   type ApprovalRequestJson,
@@ -57,7 +57,15 @@ export async function createRequest(
     if (channel !== 'phone' && channel !== 'email') {
       throw badRequest('details.channel must be "phone" or "email" for manual_verification');
     }
+    // The server records the address; a client's own would be trusted by staff.
+    if ('destination' in details) {
+      throw badRequest(
+        'details.destination is set by the server for manual_verification; leave it out',
+      );
+    }
   }
+  // manual_verification records the subject's current address for its channel.
+  const channel = input.requestType === MANUAL_VERIFICATION ? (details.channel as string) : null;
   try {
     const rows = await deps.sequelize.transaction(async (transaction) => {
       // Bounded waits: a stalled holder (say, a Lambda killed mid-transaction)
@@ -72,21 +80,45 @@ export async function createRequest(
         transaction,
       });
       // Under the lock, created_at is strictly after every committed row's, even
-      // when this container's clock lags another's.
+      // when this container's clock lags another's; and the count of the
+      // subject's pending requests (the bounded queue) cannot race another insert.
+      // One statement: nothing is inserted when the queue is full.
       return selectRows(
         deps,
         `INSERT INTO staff_approval_requests
            (id, user_id, requested_by, request_type, details, status, created_at, updated_at)
-         SELECT gen_random_uuid(), $1, $2, $3, $4::jsonb, 'pending', t.at, t.at
+         SELECT gen_random_uuid(), $1, $2, $3,
+                CASE WHEN $6::text IS NULL THEN $4::jsonb
+                     ELSE $4::jsonb || jsonb_build_object('destination',
+                       (SELECT CASE $6::text WHEN 'email' THEN email ELSE phone END
+                        FROM users WHERE id = $1))
+                END,
+                'pending', t.at, t.at
          FROM (SELECT GREATEST($5::timestamptz,
                  (SELECT max(created_at) + interval '1 microsecond'
                   FROM staff_approval_requests)) AS at) t
+         WHERE (SELECT count(*) FROM staff_approval_requests
+                WHERE user_id = $1 AND status = 'pending') < $7::int
          RETURNING ${COLUMNS}`,
-        [subjectId, caller.id, input.requestType, JSON.stringify(details), deps.now()],
+        [
+          subjectId,
+          caller.id,
+          input.requestType,
+          JSON.stringify(details),
+          deps.now(),
+          channel,
+          deps.maxPendingPerUser,
+        ],
         transaction,
       );
     });
-    return toJson(rows[0] as Row);
+    if (!rows[0]) {
+      throw new AppError(
+        'too_many_pending',
+        `This user has ${deps.maxPendingPerUser} pending requests; wait for a decision`,
+      );
+    }
+    return toJson(rows[0], caller);
   } catch (err) {
     throw insertFailure(err, input.requestType) ?? err;
   }

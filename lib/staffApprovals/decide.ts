@@ -81,32 +81,50 @@ export async function decideRequest(
     );
     if (!row) return whyNotUpdated(deps, caller, id, 'review', transaction);
     if (decision === 'approved' && row.request_type === MANUAL_VERIFICATION) {
-      await markChannelVerified(deps, row.user_id, channelOf(row.details), now, transaction);
+      await markChannelVerified(deps, row.user_id, row.details, now, transaction);
     }
-    return toJson(row);
+    return toJson(row, caller);
   });
 }
 
-/** Joins `channel` to the subject's verified channels, if the subject has that destination. */
+/**
+ * Joins the request's channel to the subject's verified channels, only while the
+ * subject still has the address recorded when the request was filed
+ * (`details.destination`): otherwise 422 no_destination (no address now) or 409
+ * destination_changed, and the caller's transaction rolls the decision back.
+ */
 async function markChannelVerified(
   deps: StaffApprovalDeps,
   userId: number,
-  channel: Channel,
+  details: Record<string, unknown>,
   now: Date,
   transaction: Transaction,
 ): Promise<void> {
+  const channel = channelOf(details);
+  // A request filed before addresses were recorded has none: it cannot vouch
+  // for any address, so it is refused like a changed one.
+  const recorded = typeof details.destination === 'string' ? details.destination : null;
   // In SQL so that it reads the locked row; generated from withChannelVerified().
   const [updated] = await deps.sequelize.query<{ id: number }>(
     `UPDATE users
      SET verification_status = ${withChannelVerifiedSql('verification_status', channel)},
          updated_at = $2
-     WHERE id = $1 AND ${channel} IS NOT NULL
+     WHERE id = $1 AND ${channel} IS NOT NULL AND ${channel} = $3
      RETURNING id`,
-    { bind: [userId, now], type: QueryTypes.SELECT, transaction },
+    { bind: [userId, now, recorded], type: QueryTypes.SELECT, transaction },
   );
-  if (!updated) {
+  if (updated) return;
+  const [current] = await deps.sequelize.query<{ address: string | null }>(
+    `SELECT ${channel} AS address FROM users WHERE id = $1`,
+    { bind: [userId], type: QueryTypes.SELECT, transaction },
+  );
+  if (!current?.address) {
     throw new AppError('no_destination', `The user has no ${channel} to mark verified`);
   }
+  throw new AppError(
+    'destination_changed',
+    `The user's ${channel} is not the one recorded when the request was filed; file a new request`,
+  );
 }
 
 /** POST /staff-approval-requests/{id}/cancel: the requester withdraws a pending request. */
@@ -127,6 +145,6 @@ export async function cancelRequest(
       transaction,
     );
     if (!row) return whyNotUpdated(deps, caller, id, 'cancel', transaction);
-    return toJson(row);
+    return toJson(row, caller);
   });
 }

@@ -19,7 +19,7 @@ export async function getRequest(
 ): Promise<ApprovalRequestJson> {
   const row = await selectById(deps, id);
   if (!row || !canSeeRequest(caller, partiesOf(row))) throw notFound('No such request');
-  return toJson(row);
+  return toJson(row, caller);
 }
 
 /** GET /staff-approval-requests: keyset pages in (created_at, id) order, oldest first. */
@@ -74,5 +74,5 @@ export async function listRequests(
     rows.length > limit && last
       ? encodeCursor({ createdAt: last.created_at_us as string, id: last.id }, filters)
       : null;
-  return { items: page.map(toJson), nextCursor };
+  return { items: page.map((row) => toJson(row, caller)), nextCursor };
 }

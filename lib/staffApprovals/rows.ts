@@ -1,6 +1,7 @@
 import { QueryTypes, Transaction } from 'sequelize';
 import type { RequestStatus } from '../../models';
-import type { RequestParties } from '../policies';
+import { maskDestination } from '../logger';
+import { canSeeFullDestination, type Caller, type RequestParties } from '../policies';
 import type { ApprovalRequestJson, StaffApprovalDeps } from './types';
 
 /** A staff_approval_requests row as the service's statements return it. */
@@ -28,13 +29,26 @@ function iso(value: Date | string | null): string | null {
   return (value instanceof Date ? value : new Date(value)).toISOString();
 }
 
-export function toJson(row: Row): ApprovalRequestJson {
+/**
+ * A request as `viewer` may see it: the address a manual verification recorded
+ * (`details.destination`) is whole for staff and masked for anyone else.
+ */
+export function toJson(row: Row, viewer: Caller): ApprovalRequestJson {
+  let details = row.details;
+  const { channel, destination } = details;
+  if (
+    typeof destination === 'string' &&
+    (channel === 'email' || channel === 'phone') &&
+    !canSeeFullDestination(viewer)
+  ) {
+    details = { ...details, destination: maskDestination(channel, destination) };
+  }
   return {
     id: row.id,
     userId: row.user_id,
     requestedBy: row.requested_by,
     requestType: row.request_type,
-    details: row.details,
+    details,
     status: row.status,
     reviewedBy: row.reviewed_by,
     reviewedAt: iso(row.reviewed_at),

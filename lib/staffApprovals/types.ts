@@ -5,6 +5,8 @@ import type { RequestStatus } from '../../models';
 export interface StaffApprovalDeps {
   sequelize: Sequelize;
   now: () => Date;
+  /** STAFF_APPROVAL_MAX_PENDING_PER_USER: more pending requests about one user are 409. */
+  maxPendingPerUser: number;
 }
 
 export interface ApprovalRequestJson {

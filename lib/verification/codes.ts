@@ -86,3 +86,39 @@ export function nextSendAllowedAt(
 export function retryAfterSeconds(now: number, at: number): number {
   return Math.max(1, Math.ceil((at - now) / 1000));
 }
+
+export const DAY_MS = 24 * HOUR_MS;
+
+/** A code that took wrong tries: when it stops counting toward the daily cap, and how many. */
+export interface FailedAttempts {
+  /** ms epoch: the code's expiry plus 24 hours (no try on it is later than its expiry). */
+  until: number;
+  attempts: number;
+}
+
+/**
+ * When the daily cap of wrong codes (for one user and channel) lifts, or
+ * undefined when it does not hold now: the moment enough of the oldest
+ * failures have aged out of the last 24 hours to leave fewer than `max`.
+ */
+export function failedAttemptsLockedUntil(
+  failures: readonly FailedAttempts[],
+  max: number,
+): number | undefined {
+  let total = failures.reduce((sum, f) => sum + f.attempts, 0);
+  if (total < max) return undefined;
+  for (const f of [...failures].sort((a, b) => a.until - b.until)) {
+    total -= f.attempts;
+    if (total < max) return f.until;
+  }
+  return undefined;
+}
+
+/**
+ * The address as limits compare it and codes are bound to it: emails
+ * lowercased (`Carol@Example.com` is `carol@example.com`); phones as stored
+ * (E.164).
+ */
+export function normalizedDestination(channel: 'phone' | 'email', address: string): string {
+  return channel === 'email' ? address.trim().toLowerCase() : address;
+}

@@ -17,8 +17,10 @@ import {
   codeMatches,
   generateCode,
   hashCode,
+  failedAttemptsLockedUntil,
   isWellFormedCode,
   nextSendAllowedAt,
+  normalizedDestination,
   retryAfterSeconds,
 } from './codes';
 import type { VerificationSettings } from './settings';
@@ -73,6 +75,25 @@ export const LOCK_USER_SQL = `
   FROM users WHERE id = $1
   FOR NO KEY UPDATE`;
 
+/**
+ * Wrong codes for one user and channel in the last 24 hours (the daily cap):
+ * `n` tries in total, and per code that took any, its expiry plus 24 hours as
+ * ms epoch and its tries. A try is dated by its code's expiry, never earlier
+ * than the try itself, so the cap never lifts early. The created_at bound (the
+ * longest code lifetime, 600 s, before the expiry bound) keeps it a range scan
+ * of verification_codes_user_channel_created_idx.
+ */
+const FAILED_ATTEMPTS_CTE = (user: string, channel: string, now: string) => `failed AS (
+    SELECT coalesce(sum(attempts), 0)::int AS n,
+           coalesce(json_agg(json_build_array(
+             (extract(epoch FROM expires_at + interval '24 hours') * 1000)::float8, attempts))
+             FILTER (WHERE attempts > 0), '[]') AS failures
+    FROM verification_codes
+    WHERE user_id = ${user} AND channel = ${channel}
+      AND created_at > ${now}::timestamptz - interval '24 hours 10 minutes'
+      AND expires_at > ${now}::timestamptz - interval '24 hours' AND attempts > 0
+  )`;
+
 // One statement: read the sliding-window counts, and only if every limit allows
 // it, supersede the active code and insert the new one. Referencing
 // "superseded" from the INSERT makes the UPDATE run first, so the partial unique
@@ -90,10 +111,10 @@ export const ISSUE_SQL = `
                     '{}') AS times
     FROM verification_codes
     WHERE destination = $3 AND created_at > $4::timestamptz - interval '1 hour'
-  ), decision AS (
+  ), ${FAILED_ATTEMPTS_CTE('$1', '$2', '$4')}, decision AS (
     SELECT (u.last IS NULL OR u.last <= $4::timestamptz - make_interval(secs => $5::int))
-           AND u.n < $6::int AND d.n < $7::int AS allowed
-    FROM user_sends u, destination_sends d
+           AND u.n < $6::int AND d.n < $7::int AND f.n < $12::int AS allowed
+    FROM user_sends u, destination_sends d, failed f
   ), superseded AS (
     UPDATE verification_codes SET superseded_at = $4
     WHERE user_id = $1 AND channel = $2 AND consumed_at IS NULL AND superseded_at IS NULL
@@ -108,8 +129,8 @@ export const ISSUE_SQL = `
     RETURNING id
   )
   SELECT decision.allowed, u.times AS user_times, d.times AS destination_times,
-         (SELECT count(*)::int FROM inserted) AS inserted
-  FROM decision, user_sends u, destination_sends d`;
+         f.failures, (SELECT count(*)::int FROM inserted) AS inserted
+  FROM decision, user_sends u, destination_sends d, failed f`;
 
 const RETIRE_SQL = `
   UPDATE verification_codes SET superseded_at = $2
@@ -126,7 +147,30 @@ interface IssueRow {
   allowed: boolean;
   user_times: number[];
   destination_times: number[];
+  failures: [number, number][];
   inserted: number;
+}
+
+/** The 429 of the daily cap of wrong codes, if it holds. */
+function dailyCapError(
+  failures: [number, number][],
+  settings: VerificationSettings,
+  now: Date,
+): AppError | undefined {
+  const until = failedAttemptsLockedUntil(
+    failures.map(([at, attempts]) => ({ until: Number(at), attempts: Number(attempts) })),
+    settings.maxFailedAttemptsPerDay,
+  );
+  if (until === undefined) return undefined;
+  const seconds = retryAfterSeconds(now.getTime(), until);
+  return new AppError(
+    'too_many_attempts',
+    'Too many wrong codes for this channel in the last 24 hours; try again later',
+    {
+      details: { reason: 'daily_failed_attempts', retryAfterSeconds: seconds },
+      retryAfterSeconds: seconds,
+    },
+  );
 }
 
 /**
@@ -153,10 +197,12 @@ export async function issueCode(
     if (isChannelVerified(user.status, channel)) {
       throw new AppError('already_verified', `The ${channel} is already verified`);
     }
-    const destination = destinationOf(user, channel);
-    if (!destination) {
+    const address = destinationOf(user, channel);
+    if (!address) {
       throw new AppError('no_destination', `The user has no ${channel} to send a code to`);
     }
+    // Limits count, and codes bind to, the address in its normalised form.
+    const destination = normalizedDestination(channel, address);
     const [row] = await sql.rows<IssueRow>(ISSUE_SQL, [
       userId,
       channel,
@@ -169,8 +215,13 @@ export async function issueCode(
       hashCode(settings.pepper, { id, userId, channel, destination }, code),
       settings.maxAttempts,
       expiresAt.toISOString(),
+      settings.maxFailedAttemptsPerDay,
     ]);
     if (!row) throw new Error('issue query returned no row');
+    if (!row.allowed) {
+      const capped = dailyCapError(row.failures, settings, now);
+      if (capped) throw capped;
+    }
     const userTimes = row.user_times.map(Number);
     const destinationTimes = row.destination_times.map(Number);
     if (!row.allowed || row.inserted !== 1) {
@@ -188,15 +239,15 @@ export async function issueCode(
       [...destinationTimes, now.getTime()],
       settings,
     );
-    return { destination, now, expiresAt, resendAvailableAt: new Date(next.at) };
+    return { address, destination, now, expiresAt, resendAvailableAt: new Date(next.at) };
   });
   const { now, expiresAt } = issued;
 
-  const masked = maskDestination(channel, issued.destination);
+  const masked = maskDestination(channel, issued.address);
   try {
     await deps.sender.send({
       channel,
-      destination: issued.destination,
+      destination: issued.address,
       code,
       expiresAt,
       ttlMinutes: Math.max(1, Math.round(settings.codeTtlSeconds / 60)),
@@ -209,7 +260,8 @@ export async function issueCode(
       codeId: id,
       channel,
       destination: masked,
-      error: err instanceof Error ? err.message : String(err),
+      // A provider's message may quote the address (SES does): mask it.
+      error: (err instanceof Error ? err.message : String(err)).split(issued.address).join(masked),
     });
     throw new AppError('delivery_failed', undefined, { cause: err });
   }
@@ -225,10 +277,14 @@ export async function issueCode(
 
 // The user and the active code (if any) in one round trip; this read is also
 // what tells an unknown user (401) apart.
+// The daily count of wrong codes comes in the same round trip.
 export const READ_ACTIVE_SQL = `
+  WITH ${FAILED_ATTEMPTS_CTE('$1', '$2', '$3')}
   SELECT u.email, u.phone,
-         c.id, c.destination, c.code_hash, c.attempts, c.max_attempts, c.expires_at
+         c.id, c.destination, c.code_hash, c.attempts, c.max_attempts, c.expires_at,
+         f.failures
   FROM users u
+  CROSS JOIN failed f
   LEFT JOIN verification_codes c
     ON c.user_id = u.id AND c.channel = $2 AND c.consumed_at IS NULL AND c.superseded_at IS NULL
   WHERE u.id = $1`;
@@ -262,7 +318,8 @@ export const CONSUME_SQL = `
       updated_at = $2::timestamptz
   FROM consumed
   WHERE u.id = consumed.user_id
-    AND (CASE consumed.channel WHEN 'email' THEN u.email ELSE u.phone END) = consumed.destination
+    AND (CASE consumed.channel WHEN 'email' THEN lower(u.email) ELSE u.phone END)
+        = consumed.destination
   RETURNING u.verification_status AS status`;
 
 interface ActiveRow {
@@ -274,6 +331,7 @@ interface ActiveRow {
   attempts: number | null;
   max_attempts: number | null;
   expires_at: Date | null;
+  failures: [number, number][];
 }
 
 /**
@@ -299,9 +357,21 @@ export async function verifyCode(
   // The statements share one pooled connection, each its own transaction.
   return withSession(sequelize, async (sql) => {
     for (let round = 0; round < 3; round += 1) {
-      const [row] = await sql.rows<ActiveRow>(READ_ACTIVE_SQL, [userId, channel]);
+      const [row] = await sql.rows<ActiveRow>(READ_ACTIVE_SQL, [
+        userId,
+        channel,
+        now.toISOString(),
+      ]);
       if (!row) throw unknownUser();
-      if (!row.id || row.destination === null || row.destination !== destinationOf(row, channel)) {
+      const capped = dailyCapError(row.failures, settings, now);
+      if (capped) throw capped;
+      const address = destinationOf(row, channel);
+      if (
+        !row.id ||
+        row.destination === null ||
+        address === null ||
+        row.destination !== normalizedDestination(channel, address)
+      ) {
         throw noActiveCode();
       }
       if ((row.expires_at as Date).getTime() <= now.getTime()) {

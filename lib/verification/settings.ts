@@ -11,11 +11,15 @@ export interface VerificationSettings {
   sendCooldownSeconds: number;
   maxSendsPerHour: number;
   maxSendsPerDestinationPerHour: number;
+  /** Wrong codes per user and channel in 24 hours before both send and verify answer 429. */
+  maxFailedAttemptsPerDay: number;
   pepper: string;
   delivery: DeliverySettings;
 }
 
 const MIN_PEPPER_LENGTH = 16;
+/** The longest code lifetime; the daily count of wrong codes relies on it (service.ts). */
+export const MAX_CODE_TTL_SECONDS = 600;
 
 /**
  * CODE_DELIVERY is one adapter (`webhook`) or a comma-separated list
@@ -93,6 +97,10 @@ export function deliverySettings(env: Env, isProduction: boolean): DeliverySetti
     if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
       throw new ConfigError('CODE_WEBHOOK_URL', 'must be an http:// or https:// URL');
     }
+    // The webhook carries codes in clear: never over plain HTTP in production.
+    if (isProduction && parsed.protocol !== 'https:') {
+      throw new ConfigError('CODE_WEBHOOK_URL', 'must be an https:// URL on a production stage');
+    }
   }
 
   let sesFromAddress: string | undefined;
@@ -138,10 +146,11 @@ export function verificationSettings(env: Env): VerificationSettings {
     );
   }
   return {
-    codeLength: intSetting(env, 'VERIFICATION_CODE_LENGTH', 6, { min: 4, max: 10 }),
+    // Floors of ASVS 2.7: at least 6 digits, at most 10 minutes.
+    codeLength: intSetting(env, 'VERIFICATION_CODE_LENGTH', 6, { min: 6, max: 10 }),
     codeTtlSeconds: intSetting(env, 'VERIFICATION_CODE_TTL_SECONDS', 600, {
       min: 30,
-      max: 86400,
+      max: MAX_CODE_TTL_SECONDS,
     }),
     maxAttempts: intSetting(env, 'VERIFICATION_MAX_ATTEMPTS', 5, { min: 1, max: 100 }),
     // At most an hour: the cooldown is measured within the hourly window.
@@ -156,6 +165,10 @@ export function verificationSettings(env: Env): VerificationSettings {
       10,
       { min: 1, max: 10000 },
     ),
+    maxFailedAttemptsPerDay: intSetting(env, 'VERIFICATION_MAX_FAILED_ATTEMPTS_PER_DAY', 20, {
+      min: 1,
+      max: 1000,
+    }),
     pepper,
     delivery: deliverySettings(env, isProduction),
   };

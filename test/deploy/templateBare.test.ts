@@ -22,3 +22,21 @@ describe('serverless package --stage prod with nothing set', () => {
     }
   });
 });
+
+// Production by default: a stage nobody listed gets the production rules.
+describe('serverless package --stage staging (a stage not named anywhere)', () => {
+  let pkg: Packaged;
+
+  beforeAll(async () => {
+    pkg = await packageService('staging', { DATABASE_URL: 'postgres://u:SUPERSECRET@h/db' });
+  }, 180_000);
+
+  afterAll(() => pkg?.cleanup());
+
+  it('takes no plain secret and keeps logs for the production retention', () => {
+    expect(pkg.allText).not.toContain('SUPERSECRET');
+    for (const [, g] of resourcesOf(pkg.template, 'AWS::Logs::LogGroup')) {
+      expect(g.Properties.RetentionInDays).toBe(90);
+    }
+  });
+});

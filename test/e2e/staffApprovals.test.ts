@@ -57,6 +57,9 @@ beforeAll(async () => {
     // Races open many connections at once; on a loaded machine the 3 s default
     // would turn a slow connect into a 503 and hide the answer under test.
     DATABASE_CONNECT_TIMEOUT_MS: '15000',
+    // Paging tests file 22 pending requests about one user (the cap is tested
+    // in test/e2e/securityBaseline.test.ts).
+    STAFF_APPROVAL_MAX_PENDING_PER_USER: '100',
   });
   ({ db, api } = stack);
 }, 120_000);

@@ -22,6 +22,81 @@ describe('authSettings', () => {
     ).toThrow(/both set/);
     expect(() => authSettings({})).toThrow(/Configuration error: AUTH_JWKS_URL/);
   });
+
+  it('takes a JWKS URL over https, or over http on a loopback address off production', () => {
+    const prod = { STAGE: 'prod', AUTH_ISSUER: 'https://issuer', AUTH_AUDIENCE: 'client-1' };
+    expect(authSettings({ AUTH_JWKS_URL: 'https://x/jwks' }).jwksUrl).toBe('https://x/jwks');
+    expect(authSettings({ AUTH_JWKS_URL: 'http://127.0.0.1:9/jwks' }).jwksUrl).toBeTruthy();
+    expect(authSettings({ AUTH_JWKS_URL: 'http://localhost:9/jwks' }).jwksUrl).toBeTruthy();
+    expect(() => authSettings({ AUTH_JWKS_URL: 'http://idp.example.com/jwks' })).toThrow(
+      /Configuration error: AUTH_JWKS_URL must be an https:\/\/ URL/,
+    );
+    expect(() => authSettings({ ...prod, AUTH_JWKS_URL: 'http://127.0.0.1:9/jwks' })).toThrow(
+      /Configuration error: AUTH_JWKS_URL must be an https:\/\/ URL/,
+    );
+    expect(authSettings({ ...prod, AUTH_JWKS_URL: 'https://x/jwks' }).issuer).toBe(
+      'https://issuer',
+    );
+  });
+
+  it('requires AUTH_ISSUER and AUTH_AUDIENCE on production', () => {
+    const base = { STAGE: 'staging', AUTH_JWKS_URL: 'https://x/jwks' };
+    expect(() => authSettings({ ...base, AUTH_AUDIENCE: 'a' })).toThrow(
+      /Configuration error: AUTH_ISSUER is required on a production stage/,
+    );
+    expect(() => authSettings({ ...base, AUTH_ISSUER: 'i' })).toThrow(
+      /Configuration error: AUTH_AUDIENCE is required on a production stage/,
+    );
+    expect(() => authSettings({ ...base, STAGE: 'dev' })).not.toThrow();
+  });
+
+  it('names AUTH_MAX_TOKEN_AGE_SECONDS when it is not a positive whole number', () => {
+    const base = { AUTH_JWT_SECRET: TEST_JWT_SECRET };
+    expect(authSettings({ ...base, AUTH_MAX_TOKEN_AGE_SECONDS: '3600' }).maxTokenAgeSeconds).toBe(
+      3600,
+    );
+    expect(() => authSettings({ ...base, AUTH_MAX_TOKEN_AGE_SECONDS: 'hour' })).toThrow(
+      /Configuration error: AUTH_MAX_TOKEN_AGE_SECONDS/,
+    );
+  });
+});
+
+describe('createTokenVerifier (HS256): exp, token age and token_use', () => {
+  const key = new TextEncoder().encode(TEST_JWT_SECRET);
+  const hs = (claims: Record<string, unknown>) =>
+    new SignJWT(claims).setProtectedHeader({ alg: 'HS256' });
+  const now = () => Math.floor(Date.now() / 1000);
+
+  it('refuses a token without exp, however well signed', async () => {
+    const verify = createTokenVerifier(authSettings({ AUTH_JWT_SECRET: TEST_JWT_SECRET }));
+    await expect(verify(await hs({ sub: '1' }).setIssuedAt().sign(key))).rejects.toThrow(/exp/);
+    await expect(verify(await tokenFor(1))).resolves.toMatchObject({ sub: '1' });
+  });
+
+  it('refuses a token issued longer ago than AUTH_MAX_TOKEN_AGE_SECONDS, or without iat', async () => {
+    const verify = createTokenVerifier(
+      authSettings({ AUTH_JWT_SECRET: TEST_JWT_SECRET, AUTH_MAX_TOKEN_AGE_SECONDS: '600' }),
+    );
+    const old = await hs({ sub: '1' })
+      .setIssuedAt(now() - 3600)
+      .setExpirationTime(now() + 3600)
+      .sign(key);
+    await expect(verify(old)).rejects.toThrow();
+    const noIat = await hs({ sub: '1' }).setExpirationTime('1h').sign(key);
+    await expect(verify(noIat)).rejects.toThrow();
+    await expect(verify(await tokenFor(1))).resolves.toBeTruthy();
+  });
+
+  it('with AUTH_TOKEN_USE, refuses a token whose token_use differs (a Cognito ID token)', async () => {
+    const verify = createTokenVerifier(
+      authSettings({ AUTH_JWT_SECRET: TEST_JWT_SECRET, AUTH_TOKEN_USE: 'access' }),
+    );
+    const token = (use?: string) =>
+      tokenFor(1, { claims: use === undefined ? {} : { token_use: use } });
+    await expect(verify(await token('access'))).resolves.toBeTruthy();
+    await expect(verify(await token('id'))).rejects.toThrow(/token_use/);
+    await expect(verify(await token())).rejects.toThrow(/token_use/);
+  });
 });
 
 describe('createTokenVerifier with a JWKS (RS256) served over HTTP', () => {

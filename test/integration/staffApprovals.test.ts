@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { QueryTypes } from 'sequelize';
 import { createDatabase, Database } from '../../lib/db';
-import { AppError } from '../../lib/errors';
+import { AppError, toHttpError } from '../../lib/errors';
 import type { User } from '../../models';
 import {
   ApprovalRequestJson,
@@ -29,7 +29,7 @@ beforeAll(async () => {
     { max: 12 },
   );
   clock = new Date('2026-11-26T20:00:00.000Z');
-  deps = { sequelize: db.sequelize, now: () => clock };
+  deps = { sequelize: db.sequelize, now: () => clock, maxPendingPerUser: 10 };
 });
 
 afterAll(async () => {
@@ -106,7 +106,12 @@ describe('createRequest', () => {
       requestType: 'manual_verification',
       details: { channel: 'email', reason: 'lost access' },
     });
-    expect(ok.details).toEqual({ channel: 'email', reason: 'lost access' });
+    // The server records the address (masked for a non-staff viewer).
+    expect(ok.details).toEqual({
+      channel: 'email',
+      reason: 'lost access',
+      destination: `${other.email?.[0]}***@example.com`,
+    });
   });
 
   it('refuses a second pending request of the same type, but allows one after a decision', async () => {
@@ -127,6 +132,25 @@ describe('createRequest', () => {
     await expect(createRequest(deps, user, { requestType })).resolves.toMatchObject({
       status: 'pending',
     });
+  });
+
+  it('caps pending requests per user at STAFF_APPROVAL_MAX_PENDING_PER_USER, under concurrency too', async () => {
+    const subject = await buildUser(db.models);
+    const capped = { ...deps, maxPendingPerUser: 3 };
+    const results = await Promise.allSettled(
+      Array.from({ length: 8 }, () => createRequest(capped, subject, { requestType: type() })),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(3);
+    for (const r of results.filter((r) => r.status === 'rejected')) {
+      expect(toHttpError((r as PromiseRejectedResult).reason as AppError)).toMatchObject({
+        status: 409,
+        code: 'too_many_pending',
+      });
+    }
+    // A decision frees a place.
+    const [first] = (await listRequests(deps, subject, { status: 'pending' })).items;
+    await cancelRequest(deps, subject, first?.id as string);
+    await expect(createRequest(capped, subject, { requestType: type() })).resolves.toBeTruthy();
   });
 
   it('of 10 simultaneous identical creates, exactly one succeeds', async () => {
@@ -348,6 +372,67 @@ describe('manual_verification approval', () => {
     });
   });
 
+  it('records the address at filing: whole for staff, masked for the user', async () => {
+    const subject = await buildUser(db.models);
+    const req = await file(subject, 'phone');
+    const phone = subject.phone as string;
+    expect(req.details).toEqual({
+      channel: 'phone',
+      destination: `+${'*'.repeat(phone.length - 5)}${phone.slice(-4)}`,
+    });
+    expect((await getRequest(deps, staff, req.id)).details).toEqual({
+      channel: 'phone',
+      destination: phone,
+    });
+    const [row] = await db.sequelize.query<{ details: Record<string, unknown> }>(
+      'SELECT details FROM staff_approval_requests WHERE id = $1',
+      { bind: [req.id], type: QueryTypes.SELECT },
+    );
+    expect(row?.details.destination).toBe(phone);
+  });
+
+  it('refuses a client-supplied details.destination (400)', async () => {
+    const subject = await buildUser(db.models);
+    const err = await failure(
+      createRequest(deps, subject, {
+        requestType: 'manual_verification',
+        details: { channel: 'phone', destination: '+15555550000' },
+      }),
+    );
+    expect(err).toEqual({ status: 400, code: 'invalid_request' });
+  });
+
+  it('is 409 destination_changed when the address changed since filing; nothing is verified', async () => {
+    const subject = await buildUser(db.models);
+    const req = await file(subject, 'phone');
+    // The main app changes the phone with plain SQL.
+    await db.sequelize.query('UPDATE users SET phone = $2 WHERE id = $1', {
+      bind: [subject.id, `+1555${String(subject.id).padStart(7, '0')}`],
+    });
+    expect(await failure(decideRequest(deps, staff, req.id, 'approved', undefined))).toEqual({
+      status: 409,
+      code: 'destination_changed',
+    });
+    await subject.reload();
+    expect(subject.verificationStatus).toBe('unverified');
+    expect((await getRequest(deps, staff, req.id)).status).toBe('pending');
+  });
+
+  it('is 409 destination_changed for a request filed with no recorded address', async () => {
+    const subject = await buildUser(db.models);
+    const req = await file(subject, 'email');
+    await db.sequelize.query(
+      `UPDATE staff_approval_requests SET details = '{"channel":"email"}' WHERE id = $1`,
+      {
+        bind: [req.id],
+      },
+    );
+    expect(await failure(decideRequest(deps, staff, req.id, 'approved', undefined))).toEqual({
+      status: 409,
+      code: 'destination_changed',
+    });
+  });
+
   it('is 422 no_destination when the user has no such address, and the request stays pending', async () => {
     const subject = await buildUser(db.models, { phone: null });
     const req = await file(subject, 'phone');
@@ -502,7 +587,7 @@ describe('listRequests', () => {
     const createSome = async (n: number) => {
       const made = await Promise.all(
         Array.from({ length: n }, (_, i) =>
-          createRequest(deps, staff, {
+          createRequest({ ...deps, maxPendingPerUser: 1000 }, staff, {
             requestType: type(),
             userId: (subjects[i % subjects.length] as User).id,
           }),

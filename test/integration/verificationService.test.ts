@@ -240,6 +240,69 @@ describe('issueCode', () => {
     await issueCode(h.deps, first.id, 'email');
   });
 
+  it('counts an email destination case-insensitively (Carol@ is carol@)', async () => {
+    const h = harness({ sendCooldownSeconds: 0, maxSendsPerDestinationPerHour: 2 });
+    const local = `carol-${unique()}`;
+    const lower = await buildUser(db.models, { email: `${local}@example.com` });
+    // users.email is unique as written: another account may hold the other case.
+    const upper = await buildUser(db.models, { email: `${local.toUpperCase()}@Example.COM` });
+    await issueCode(h.deps, lower.id, 'email');
+    h.advance(60);
+    const sent = await issueCode(h.deps, upper.id, 'email');
+    // The message goes to the address as the user wrote it; the row keeps it lowercased.
+    expect(h.sender.last().destination).toBe(`${local.toUpperCase()}@Example.COM`);
+    expect(sent.destination).toBe('C***@Example.COM');
+    h.advance(60);
+    const err = await failure(issueCode(h.deps, upper.id, 'email'));
+    expect(err).toMatchObject({
+      status: 429,
+      code: 'rate_limited',
+      details: { reason: 'destination_hourly_limit' },
+    });
+    // The code sent to the mixed-case address verifies.
+    h.advance(1);
+    const code = h.sender.messages[1]?.code as string;
+    await expect(verifyCode(h.deps, upper.id, 'email', code)).resolves.toMatchObject({
+      verified: true,
+    });
+  });
+
+  it('after VERIFICATION_MAX_FAILED_ATTEMPTS_PER_DAY wrong codes, locks send and verify for 24 h', async () => {
+    const h = harness({ sendCooldownSeconds: 0, maxAttempts: 2, maxFailedAttemptsPerDay: 3 });
+    const user = await buildUser(db.models);
+    const wrong = (code: string) => (code === '000000' ? '000001' : '000000');
+    await issueCode(h.deps, user.id, 'email');
+    const first = h.sender.last().code;
+    await failure(verifyCode(h.deps, user.id, 'email', wrong(first)));
+    await failure(verifyCode(h.deps, user.id, 'email', wrong(first)));
+    h.advance(60);
+    await issueCode(h.deps, user.id, 'email');
+    const second = h.sender.last().code;
+    const third = await failure(verifyCode(h.deps, user.id, 'email', wrong(second)));
+    expect(third).toMatchObject({ status: 422, code: 'invalid_code' });
+    h.advance(60);
+    // Locked: even the right code, and any new send; the phone is not affected.
+    const lockedUntil = START + 600_000 + 24 * 3_600_000;
+    const seconds = Math.ceil((lockedUntil - h.at().getTime()) / 1000);
+    for (const attempt of [
+      verifyCode(h.deps, user.id, 'email', second),
+      issueCode(h.deps, user.id, 'email'),
+    ]) {
+      expect(await failure(attempt)).toMatchObject({
+        status: 429,
+        code: 'too_many_attempts',
+        details: { reason: 'daily_failed_attempts', retryAfterSeconds: seconds },
+        headers: { 'Retry-After': String(seconds) },
+      });
+    }
+    await issueCode(h.deps, user.id, 'phone');
+    // The two tries on the first code age out 24 h after it expired: one left, under the cap.
+    h.advance(seconds - 1);
+    expect(await failure(issueCode(h.deps, user.id, 'email'))).toMatchObject({ status: 429 });
+    h.advance(1);
+    await issueCode(h.deps, user.id, 'email');
+  });
+
   it('supersedes the older active code', async () => {
     const h = harness();
     const user = await buildUser(db.models);

@@ -104,6 +104,25 @@ describe('runMigrations commands', () => {
     expect(await query(url, `SELECT to_regclass('users') AS t`)).toEqual([{ t: null }]);
   });
 
+  it("down of create-users refuses, changing nothing, while users holds the app's rows", async () => {
+    const url = await fixtures.emptyDatabase();
+    const migrate = runner(url);
+    await migrate({ command: 'up', to: CREATE_USERS });
+    await query(url, `INSERT INTO users (email) VALUES ('app-user@example.com')`);
+    const before = await state(url);
+    await expect(migrate({ command: 'down' })).rejects.toThrow(
+      /Refusing to undo create-users: the users table holds rows/,
+    );
+    expect(await state(url)).toEqual(before);
+    expect(await query(url, 'SELECT count(*)::int AS n FROM users')).toEqual([{ n: 1 }]);
+    // sequelize-cli runs the same file: it refuses too.
+    await expect(sequelizeCli(url, 'db:migrate:undo')).rejects.toThrow(/Refusing to undo/);
+    expect(await state(url)).toEqual(before);
+    // Emptied by a person, the table may go.
+    await query(url, 'DELETE FROM users');
+    await expect(migrate({ command: 'down' })).resolves.toMatchObject({ ran: [CREATE_USERS] });
+  });
+
   it('stamps a database whose users table the old app made, then up adds the rest', async () => {
     const url = await fixtures.emptyDatabase();
     // The existing app's table, with its rows, made before this service existed.

@@ -29,6 +29,7 @@ describe('verificationSettings', () => {
       sendCooldownSeconds: 30,
       maxSendsPerHour: 5,
       maxSendsPerDestinationPerHour: 10,
+      maxFailedAttemptsPerDay: 20,
       pepper: PEPPER,
       delivery: {
         byChannel: { email: 'log', phone: 'log' },
@@ -45,6 +46,10 @@ describe('verificationSettings', () => {
     [{ VERIFICATION_CODE_PEPPER: '' }, 'VERIFICATION_CODE_PEPPER'],
     [{ VERIFICATION_CODE_PEPPER: 'too-short' }, 'VERIFICATION_CODE_PEPPER'],
     [{ VERIFICATION_CODE_LENGTH: '3' }, 'VERIFICATION_CODE_LENGTH'],
+    // The floors of the security baseline (ASVS 2.7).
+    [{ VERIFICATION_CODE_LENGTH: '5' }, 'VERIFICATION_CODE_LENGTH'],
+    [{ VERIFICATION_CODE_TTL_SECONDS: '601' }, 'VERIFICATION_CODE_TTL_SECONDS'],
+    [{ VERIFICATION_MAX_FAILED_ATTEMPTS_PER_DAY: '0' }, 'VERIFICATION_MAX_FAILED_ATTEMPTS_PER_DAY'],
     [{ VERIFICATION_CODE_LENGTH: '11' }, 'VERIFICATION_CODE_LENGTH'],
     [{ VERIFICATION_CODE_LENGTH: 'six' }, 'VERIFICATION_CODE_LENGTH'],
     [{ VERIFICATION_CODE_TTL_SECONDS: '10m' }, 'VERIFICATION_CODE_TTL_SECONDS'],
@@ -123,6 +128,12 @@ describe('a misconfigured verification function stops at start', () => {
     AUTH_JWT_SECRET: TEST_JWT_SECRET,
     VERIFICATION_CODE_PEPPER: PEPPER,
   };
+  // What every production function needs besides the delivery (section on security).
+  const production = {
+    AUTH_ISSUER: 'https://issuer.example',
+    AUTH_AUDIENCE: 'client-1',
+    DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none?sslmode=require',
+  };
 
   /** Loads a handler module in a fresh Node process: its exit status and output. */
   function loadInChild(handler: string, env: Record<string, string>) {
@@ -146,6 +157,7 @@ describe('a misconfigured verification function stops at start', () => {
       loadInChild('./functions/verification/issueCode.ts', withoutPepper),
       loadInChild('./functions/verification/verifyCode.ts', {
         ...good,
+        ...production,
         STAGE: 'prod',
         CODE_DELIVERY: 'log',
       }),
@@ -172,7 +184,7 @@ describe('a misconfigured verification function stops at start', () => {
   it.each([
     ['issueCode', { VERIFICATION_CODE_LENGTH: '12' }, 'VERIFICATION_CODE_LENGTH'],
     ['verifyCode', { VERIFICATION_MAX_ATTEMPTS: 'five' }, 'VERIFICATION_MAX_ATTEMPTS'],
-    ['issueCode', { STAGE: 'production' }, 'CODE_DELIVERY'],
+    ['issueCode', { ...production, STAGE: 'production' }, 'CODE_DELIVERY'],
     ['verifyCode', { CODE_DELIVERY: 'webhook' }, 'CODE_WEBHOOK_URL'],
     ['issueCode', { CODE_DELIVERY: 'ses,sns' }, 'SES_FROM_ADDRESS'],
     ['getMyVerification', { AUTH_JWT_SECRET: '' }, 'AUTH_JWKS_URL'],
