@@ -3,9 +3,9 @@
  *
  * The `max` metadata build: `min` (half the size) validates by length and
  * leading digits only and accepts numbers that are not assigned (such as
- * +86 123 4567 890); `max` checks each country's number patterns. Bundled, its
- * metadata is about 150 kB of JSON, parsed once per container in a few
- * milliseconds.
+ * +86 123 4567 890); `max` checks each country's number patterns. Bundled and
+ * minified it is about 190 kB, loaded once per container (20-30 ms measured on
+ * a busy 2-core machine); the settings check at start needs it anyway.
  */
 import { isSupportedCountry, parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import type { CountryCode } from 'libphonenumber-js/max';
