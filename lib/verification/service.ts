@@ -177,6 +177,19 @@ function limitError(
   });
 }
 
+// Sends by different users to one country, or from one client address, are
+// not serialised by the user lock. When a country budget or an address limit
+// applies, these transaction-scoped advisory locks serialise them (taken in key
+// order, so two sends never wait for each other), before ISSUE_SQL takes its
+// snapshot: its counts then include every send that held the lock before.
+export const LOCK_BUDGETS_SQL = `
+  SELECT count(pg_advisory_xact_lock(hashtext('verification-send-budget'), hashtext(k)))::int AS n
+  FROM (SELECT k FROM unnest(ARRAY[
+          CASE WHEN $1::int IS NOT NULL THEN 'country:' || $2::text END,
+          CASE WHEN $3::int IS NOT NULL THEN 'ip:' || network(set_masklen($4::inet,
+               CASE family($4::inet) WHEN 6 THEN 64 ELSE 32 END))::text END]) AS k
+        WHERE k IS NOT NULL ORDER BY k) keys`;
+
 const RETIRE_SQL = `
   UPDATE verification_codes SET superseded_at = $2
   WHERE id = $1 AND consumed_at IS NULL AND superseded_at IS NULL`;
@@ -202,7 +215,8 @@ interface IssueRow {
 /**
  * Sends a new code for `channel` to the user's current address (POST
  * /verification/codes). Four round trips: BEGIN, lock the user, check limits
- * and write, COMMIT; then the delivery.
+ * and write, COMMIT; then the delivery. A fifth (LOCK_BUDGETS_SQL) when a
+ * country budget or a client-address limit applies to the send.
  */
 export async function issueCode(
   deps: VerificationDeps,
@@ -233,6 +247,9 @@ export async function issueCode(
     const ipLimit = sourceIp === null ? null : (settings.abuse.maxSendsPerIpPerHour ?? null);
     const budget =
       country === null ? null : (countryBudget(settings.abuse.countryBudgets, country) ?? null);
+    if (budget !== null || ipLimit !== null) {
+      await sql.rows(LOCK_BUDGETS_SQL, [budget, country, ipLimit, sourceIp]);
+    }
     const [row] = await sql.rows<IssueRow>(ISSUE_SQL, [
       userId,
       channel,

@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { QueryTypes } from 'sequelize';
 import { createDatabase, Database } from '../../lib/db';
 import type { CodeMessage, CodeSender } from '../../lib/delivery/types';
@@ -21,7 +22,11 @@ let db: Database;
 
 beforeAll(async () => {
   testDb = await createTestDatabase();
-  db = createDatabase({ databaseUrl: testDb.url, caFile: undefined, connectTimeoutMs: 10000 });
+  // Room for the concurrency tests: every parallel call gets its own connection.
+  db = createDatabase(
+    { databaseUrl: testDb.url, caFile: undefined, connectTimeoutMs: 10000 },
+    { max: 30 },
+  );
 });
 
 afterAll(async () => {
@@ -279,6 +284,58 @@ describe('country budgets: a pumping run', () => {
     h.advance(1);
     await h.send(late.id);
     expect(h.sender.messages).toHaveLength(23);
+  });
+});
+
+describe('budgets under concurrency', () => {
+  it('simultaneous sends by different users never exceed a country budget or an address limit', async () => {
+    const day = START + 2 * 86_400_000;
+    const country = harness({ VERIFICATION_PHONE_SENDS_PER_HOUR_BY_COUNTRY: 'US:5' }, day);
+    const users = await Promise.all(Array.from({ length: 20 }, () => user(usNumber())));
+    const byCountry = await Promise.allSettled(users.map((u) => country.send(u.id)));
+    expect(byCountry.filter((r) => r.status === 'fulfilled')).toHaveLength(5);
+    expect(country.sender.messages).toHaveLength(5);
+
+    const address = harness({ VERIFICATION_MAX_SENDS_PER_IP_PER_HOUR: '4' }, day);
+    const ip = ipv4();
+    const others = await Promise.all(Array.from({ length: 20 }, () => user(null)));
+    const byAddress = await Promise.allSettled(
+      others.map((u) => address.send(u.id, 'email', { sourceIp: ip })),
+    );
+    expect(byAddress.filter((r) => r.status === 'fulfilled')).toHaveLength(4);
+    for (const r of byAddress) {
+      if (r.status === 'rejected') expect((r.reason as AppError).code).toBe('rate_limited');
+    }
+  });
+});
+
+describe('database round trips', () => {
+  async function countStatements(work: () => Promise<unknown>): Promise<number> {
+    let n = 0;
+    const original = pg.Client.prototype.query;
+    const spy = jest.spyOn(pg.Client.prototype, 'query').mockImplementation(function (
+      this: pg.Client,
+      ...args: unknown[]
+    ) {
+      n += 1;
+      return (original as (...a: unknown[]) => unknown).apply(this, args);
+    } as never);
+    try {
+      await work();
+    } finally {
+      spy.mockRestore();
+    }
+    return n;
+  }
+
+  it('a phone send takes 4 without budgets, 5 when a country budget or address limit applies', async () => {
+    const day = START + 3 * 86_400_000;
+    const plain = harness({}, day);
+    const a = await user(usNumber());
+    expect(await countStatements(() => plain.send(a.id, 'phone', { sourceIp: ipv4() }))).toBe(4);
+    const budgeted = harness({ VERIFICATION_PHONE_SENDS_PER_HOUR_BY_COUNTRY: 'US:100' }, day);
+    const b = await user(usNumber());
+    expect(await countStatements(() => budgeted.send(b.id))).toBe(5);
   });
 });
 
