@@ -54,6 +54,8 @@ export interface RouteInput<A extends Auth, C, P, Q, B> {
   params: { [K in keyof P]: Parsed<P[K]> };
   query: Parsed<Q>;
   body: Parsed<B>;
+  /** The client address as API Gateway saw it (requestContext.http.sourceIp), never a header. */
+  sourceIp: string | undefined;
 }
 
 /** Builds a Lambda handler from a route declaration and its one service call. */
@@ -92,7 +94,8 @@ export function httpHandler<
     const body = route.body
       ? parseBody(event, route.body, { optional: route.bodyOptional === true })
       : undefined;
-    const input = { caller, ctx, params, query, body } as RouteInput<A, C, P, Q, B>;
+    const sourceIp = event.requestContext?.http?.sourceIp;
+    const input = { caller, ctx, params, query, body, sourceIp } as RouteInput<A, C, P, Q, B>;
     return json(route.status ?? 200, await fn(input));
   });
 }

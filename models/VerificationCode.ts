@@ -16,7 +16,12 @@ export class VerificationCode extends Model<
   declare id: CreationOptional<string>;
   declare userId: ForeignKey<User['id']>;
   declare channel: Channel;
+  /** E.164 for phone codes. */
   declare destination: string;
+  /** ISO 3166-1 alpha-2 country of a phone destination; null for email. */
+  declare destinationCountry: CreationOptional<string | null>;
+  /** The client address the code was requested from (API Gateway's sourceIp). */
+  declare sourceIp: CreationOptional<string | null>;
   declare codeHash: string;
   declare attempts: CreationOptional<number>;
   declare maxAttempts: number;
@@ -31,6 +36,8 @@ export class VerificationCode extends Model<
         id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 },
         channel: { type: DataTypes.ENUM('phone', 'email'), allowNull: false },
         destination: { type: DataTypes.STRING(255), allowNull: false },
+        destinationCountry: { type: DataTypes.CHAR(2), allowNull: true },
+        sourceIp: { type: DataTypes.INET, allowNull: true },
         codeHash: { type: DataTypes.STRING(128), allowNull: false },
         attempts: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
         maxAttempts: { type: DataTypes.INTEGER, allowNull: false },

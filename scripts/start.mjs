@@ -97,8 +97,8 @@ async function serve(databaseUrl) {
   }
   let demoUserId, demoStaffId;
   try {
-    demoUserId = await ensureUser('demo@example.com', '+15555550100', 'Demo User', 'user');
-    demoStaffId = await ensureUser('staff@example.com', '+15555550199', 'Demo Staff', 'staff');
+    demoUserId = await ensureUser('demo@example.com', '+12015550100', 'Demo User', 'user');
+    demoStaffId = await ensureUser('staff@example.com', '+12015550199', 'Demo Staff', 'staff');
   } finally {
     await client.end();
   }
@@ -110,7 +110,7 @@ async function serve(databaseUrl) {
     ? await devToken(demoStaffId)
     : '(AUTH_JWKS_URL is set: use your issuer)';
   console.log(`
-demo user  id ${demoUserId} (demo@example.com, +15555550100):
+demo user  id ${demoUserId} (demo@example.com, +12015550100):
   export USER_TOKEN=${userToken}
 demo staff id ${demoStaffId} (staff@example.com):
   export STAFF_TOKEN=${staffToken}

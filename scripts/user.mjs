@@ -3,6 +3,7 @@
 // Creates a user in the local database (see local-db.mjs) and prints
 // `export TOKEN=...` for it, so that eval "$(npm run -s user -- ...)" signs in.
 import { parseArgs } from 'node:util';
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { CliError, runCli } from './cli.mjs';
 import { devToken } from './dev-env.mjs';
 import { withLocalClient } from './local-db.mjs';
@@ -30,9 +31,13 @@ function parseUserArgs(argv) {
   if (email.length > 255 || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) {
     throw new CliError(`--email '${email}' is not an email address`, 2);
   }
-  // E.164: '+', then up to 15 digits, the first not 0.
-  if (phone !== undefined && !/^\+[1-9]\d{1,14}$/.test(phone)) {
-    throw new CliError(`--phone '${phone}' is not in E.164 form, such as +15555550123`, 2);
+  // Checked as the service checks it (libphonenumber-js), and stored in E.164.
+  const parsed = phone === undefined ? undefined : parsePhoneNumberFromString(phone);
+  if (phone !== undefined && !(parsed?.isValid() && phone.trim().startsWith('+'))) {
+    throw new CliError(
+      `--phone '${phone}' is not a valid international number, such as +12015550123`,
+      2,
+    );
   }
   if (role !== 'user' && role !== 'staff') {
     throw new CliError(`--role must be user or staff, not '${role}'`, 2);
@@ -40,7 +45,7 @@ function parseUserArgs(argv) {
   if (name !== undefined && (name.trim() === '' || name.length > 255)) {
     throw new CliError('--name must be 1 to 255 characters', 2);
   }
-  return { email, phone: phone ?? null, role, name: name ?? null };
+  return { email, phone: parsed?.number ?? null, role, name: name ?? null };
 }
 
 runCli('user', async () => {

@@ -67,6 +67,7 @@ export async function migrate(
 }
 
 export const FIRST_MIGRATION = migrations[0]?.name as string;
+export const SECOND_MIGRATION = migrations[1]?.name as string;
 
 /** Seeded users: ids 1..count; ids 1..10 are staff; every user has an email and a phone. */
 export const emailOf = (id: number) => `user${id}@example.com`;

@@ -15,14 +15,25 @@ export interface LiveMigrationResult {
   p99Ms: number;
 }
 
+export interface LiveMigrationOptions {
+  /** Apply the pending migrations up to and including this one (default: all). */
+  to?: string;
+  /**
+   * What the writer writes: `users` (insert a user, rename another) or `codes`
+   * (insert a code, count an attempt on another), the table the migration changes.
+   */
+  table?: 'users' | 'codes';
+}
+
 /**
  * Applies the pending migrations with the project's runner (`npm run migrate --
- * up`, a process of its own) while this process inserts and updates users on
- * another connection in a loop, timing every statement.
+ * up`, a process of its own) while this process writes on another connection
+ * in a loop, timing every statement.
  */
 export async function migrateUnderLoad(
   url: string,
   userCount: number,
+  options: LiveMigrationOptions = {},
 ): Promise<LiveMigrationResult> {
   const writer = new pg.Client({ connectionString: url });
   await writer.connect();
@@ -34,18 +45,13 @@ export async function migrateUnderLoad(
     while (running) {
       n += 1;
       const id = 1 + ((n * 7919) % userCount);
-      let t = process.hrtime.bigint();
-      await writer.query(`INSERT INTO users (email, phone, name) VALUES ($1, $2, 'live writer')`, [
-        `live${n}@example.org`,
-        `+1666${String(n).padStart(7, '0')}`,
-      ]);
-      if (migrating) latencies.push(elapsedMs(t));
-      t = process.hrtime.bigint();
-      await writer.query(`UPDATE users SET name = $2, updated_at = now() WHERE id = $1`, [
-        id,
-        `renamed ${n}`,
-      ]);
-      if (migrating) latencies.push(elapsedMs(t));
+      for (const [sql, values] of options.table === 'codes'
+        ? codeWrites(n, id)
+        : userWrites(n, id)) {
+        const t = process.hrtime.bigint();
+        await writer.query(sql, values);
+        if (migrating) latencies.push(elapsedMs(t));
+      }
     }
   })();
 
@@ -55,7 +61,13 @@ export async function migrateUnderLoad(
   const output = await new Promise<string>((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      [path.join(ROOT, 'node_modules', '.bin', 'tsx'), 'scripts/migrate.ts', 'up', '--json'],
+      [
+        path.join(ROOT, 'node_modules', '.bin', 'tsx'),
+        'scripts/migrate.ts',
+        'up',
+        ...(options.to === undefined ? [] : [options.to]),
+        '--json',
+      ],
       { cwd: ROOT, env: { ...process.env, DATABASE_URL: url }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';
@@ -85,4 +97,34 @@ export async function migrateUnderLoad(
     longestStallMs: Math.max(...latencies),
     p99Ms: percentile(latencies, 99),
   };
+}
+
+type Write = [sql: string, values: unknown[]];
+
+function userWrites(n: number, id: number): Write[] {
+  return [
+    [
+      `INSERT INTO users (email, phone, name) VALUES ($1, $2, 'live writer')`,
+      [`live${n}@example.org`, `+1666${String(n).padStart(7, '0')}`],
+    ],
+    [`UPDATE users SET name = $2, updated_at = now() WHERE id = $1`, [id, `renamed ${n}`]],
+  ];
+}
+
+// A send (a consumed code, so the one-active-code index never objects) and a
+// wrong try on an older code, as the service writes verification_codes.
+function codeWrites(n: number, id: number): Write[] {
+  return [
+    [
+      `INSERT INTO verification_codes
+         (id, user_id, channel, destination, code_hash, max_attempts, expires_at, consumed_at)
+       VALUES (gen_random_uuid(), $1, 'email', $2::text, md5($2::text), 5, now() + interval '10 minutes', now())`,
+      [id, `live${n}@example.org`],
+    ],
+    [
+      `UPDATE verification_codes SET attempts = least(attempts + 1, max_attempts)
+       WHERE id = (SELECT id FROM verification_codes WHERE user_id = $1 LIMIT 1)`,
+      [id],
+    ],
+  ];
 }

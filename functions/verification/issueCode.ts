@@ -13,5 +13,6 @@ export const handler = httpHandler(
     body: issueCodeBody,
     status: 201,
   },
-  async ({ caller, body, ctx }) => issueCode(ctx.deps, caller, body.channel),
+  async ({ caller, body, ctx, sourceIp }) =>
+    issueCode(ctx.deps, caller, body.channel, { sourceIp }),
 );

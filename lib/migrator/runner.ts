@@ -57,8 +57,6 @@ export interface MigrationResult {
  */
 export const MIGRATION_LOCK_KEY = '1986359913';
 
-const LOCK_NOT_AVAILABLE = '55P03';
-
 /**
  * Checks a migrate event: `{ command?, to? }`, where an empty event (or no
  * command) means `up`. Throws MigrationRequestError for anything else.
@@ -319,8 +317,11 @@ interface PoolConnection {
 
 /**
  * Holds the migration advisory lock on a connection of its own while `work`
- * runs, and always releases it. The wait is bounded with lock_timeout (which also
- * applies to pg_advisory_lock); a wait of 0 means "do not wait at all".
+ * runs, and always releases it. A run that finds the lock taken asks again every
+ * 100 ms until `waitMs` has passed (0: it does not wait at all). It polls rather
+ * than blocking in pg_advisory_lock because a blocked statement holds a
+ * snapshot, and CREATE INDEX CONCURRENTLY in the lock holder's migration waits
+ * for every older snapshot: the two would wait for each other until a timeout.
  */
 async function withAdvisoryLock<T>(
   sequelize: Sequelize,
@@ -339,19 +340,15 @@ async function withAdvisoryLock<T>(
     );
   let locked = false;
   try {
-    if (waitMs === 0) {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
       const { rows } = await connection.query('SELECT pg_try_advisory_lock($1::bigint) AS ok', [
         MIGRATION_LOCK_KEY,
       ]);
-      if (rows[0]?.ok !== true) throw busy();
-    } else {
-      await connection.query(`SET lock_timeout = ${waitMs}; SET statement_timeout = 0`);
-      try {
-        await connection.query('SELECT pg_advisory_lock($1::bigint)', [MIGRATION_LOCK_KEY]);
-      } catch (err) {
-        if ((err as { code?: string }).code === LOCK_NOT_AVAILABLE) throw busy();
-        throw err;
-      }
+      if (rows[0]?.ok === true) break;
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw busy();
+      await new Promise((resolve) => setTimeout(resolve, Math.min(100, remaining)));
     }
     locked = true;
     return await work();
@@ -359,7 +356,6 @@ async function withAdvisoryLock<T>(
     try {
       if (locked)
         await connection.query('SELECT pg_advisory_unlock($1::bigint)', [MIGRATION_LOCK_KEY]);
-      await connection.query('RESET lock_timeout; RESET statement_timeout');
       await manager.releaseConnection(connection);
     } catch {
       // Ending the session releases its advisory locks.

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { Sequelize } from 'sequelize';
 import {
   Channel,
@@ -18,12 +19,14 @@ import {
   generateCode,
   hashCode,
   failedAttemptsLockedUntil,
+  HOUR_MS,
   isWellFormedCode,
   nextSendAllowedAt,
-  normalizedDestination,
   retryAfterSeconds,
 } from './codes';
+import { sendTarget, storedFormOf } from './destination';
 import type { VerificationSettings } from './settings';
+import { countryBudget } from './abuseSettings';
 
 export interface ServiceLogger {
   info(message: string, extra: Record<string, unknown>): void;
@@ -48,6 +51,12 @@ export interface IssuedCode {
   destination: string;
   expiresAt: string;
   resendAvailableAt: string;
+}
+
+/** What a send knows about its request beyond the caller and channel. */
+export interface SendRequest {
+  /** API Gateway's requestContext.http.sourceIp (never a forwarded header). */
+  sourceIp?: string;
 }
 
 export interface VerifyResult {
@@ -111,10 +120,21 @@ export const ISSUE_SQL = `
                     '{}') AS times
     FROM verification_codes
     WHERE destination = $3 AND created_at > $4::timestamptz - interval '1 hour'
+  ), ip_sends AS (
+    SELECT count(*)::int AS n FROM verification_codes
+    WHERE $14::int IS NOT NULL
+      AND source_ip <<= network(set_masklen($13::inet, CASE family($13::inet) WHEN 6 THEN 64 ELSE 32 END))
+      AND created_at > $4::timestamptz - interval '1 hour'
+  ), country_sends AS (
+    SELECT count(*)::int AS n FROM verification_codes
+    WHERE $15::int IS NOT NULL AND destination_country = $12::char(2)
+      AND created_at > $4::timestamptz - interval '1 hour'
   ), ${FAILED_ATTEMPTS_CTE('$1', '$2', '$4')}, decision AS (
     SELECT (u.last IS NULL OR u.last <= $4::timestamptz - make_interval(secs => $5::int))
-           AND u.n < $6::int AND d.n < $7::int AND f.n < $12::int AS allowed
-    FROM user_sends u, destination_sends d, failed f
+           AND u.n < $6::int AND d.n < $7::int AND f.n < $16::int
+           AND ($14::int IS NULL OR i.n < $14::int)
+           AND ($15::int IS NULL OR c.n < $15::int) AS allowed
+    FROM user_sends u, destination_sends d, ip_sends i, country_sends c, failed f
   ), superseded AS (
     UPDATE verification_codes SET superseded_at = $4
     WHERE user_id = $1 AND channel = $2 AND consumed_at IS NULL AND superseded_at IS NULL
@@ -122,15 +142,73 @@ export const ISSUE_SQL = `
     RETURNING id
   ), inserted AS (
     INSERT INTO verification_codes
-      (id, user_id, channel, destination, code_hash, attempts, max_attempts, expires_at, created_at)
-    SELECT $8::uuid, $1, $2, $3, $9, 0, $10::int, $11::timestamptz, $4::timestamptz
+      (id, user_id, channel, destination, code_hash, attempts, max_attempts, expires_at, created_at,
+       destination_country, source_ip)
+    SELECT $8::uuid, $1, $2, $3, $9, 0, $10::int, $11::timestamptz, $4::timestamptz,
+           $12::char(2), $13::inet
     FROM decision
     WHERE allowed AND (SELECT count(*) FROM superseded) >= 0
     RETURNING id
   )
   SELECT decision.allowed, u.times AS user_times, d.times AS destination_times,
-         f.failures, (SELECT count(*)::int FROM inserted) AS inserted
-  FROM decision, user_sends u, destination_sends d, failed f`;
+         f.failures, (SELECT count(*)::int FROM inserted) AS inserted,
+         -- Over a limit of m with n sends counted, the (n - m + 1)-th oldest must
+         -- leave the window: read (index order) only when it is needed.
+         CASE WHEN i.n >= $14::int THEN (
+           SELECT (extract(epoch FROM created_at) * 1000)::float8 FROM verification_codes
+           WHERE source_ip <<= network(set_masklen($13::inet, CASE family($13::inet) WHEN 6 THEN 64 ELSE 32 END))
+             AND created_at > $4::timestamptz - interval '1 hour'
+           ORDER BY created_at OFFSET i.n - $14::int LIMIT 1) END AS ip_oldest,
+         CASE WHEN c.n >= $15::int THEN (
+           SELECT (extract(epoch FROM created_at) * 1000)::float8 FROM verification_codes
+           WHERE destination_country = $12::char(2)
+             AND created_at > $4::timestamptz - interval '1 hour'
+           ORDER BY created_at OFFSET c.n - $15::int LIMIT 1) END AS country_oldest
+  FROM decision, user_sends u, destination_sends d, ip_sends i, country_sends c, failed f`;
+
+/**
+ * The 429 of a refused send, in the order of the contract: the user and
+ * destination limits, then the client address (both `rate_limited`), then the
+ * country budget (`country_rate_limited`). Retry-After is when every limit of
+ * that answer allows a send again.
+ */
+function limitError(
+  now: number,
+  userTimes: number[],
+  destinationTimes: number[],
+  row: IssueRow,
+  country: string | null,
+  settings: VerificationSettings,
+): AppError {
+  const limit = nextSendAllowedAt(now, userTimes, destinationTimes, settings);
+  const ipFreeAt = row.ip_oldest === null ? undefined : Number(row.ip_oldest) + HOUR_MS;
+  if (limit.reason !== undefined || ipFreeAt !== undefined || row.country_oldest === null) {
+    const reason = limit.reason ?? (ipFreeAt !== undefined ? 'ip' : 'cooldown');
+    const seconds = retryAfterSeconds(now, Math.max(limit.at, ipFreeAt ?? now));
+    return new AppError('rate_limited', undefined, {
+      details: { reason, retryAfterSeconds: seconds },
+      retryAfterSeconds: seconds,
+    });
+  }
+  const seconds = retryAfterSeconds(now, Number(row.country_oldest) + HOUR_MS);
+  return new AppError('country_rate_limited', undefined, {
+    details: { country, retryAfterSeconds: seconds },
+    retryAfterSeconds: seconds,
+  });
+}
+
+// Sends by different users to one country, or from one client address, are
+// not serialised by the user lock. When a country budget or an address limit
+// applies, these transaction-scoped advisory locks serialise them (taken in key
+// order, so two sends never wait for each other), before ISSUE_SQL takes its
+// snapshot: its counts then include every send that held the lock before.
+export const LOCK_BUDGETS_SQL = `
+  SELECT count(pg_advisory_xact_lock(hashtext('verification-send-budget'), hashtext(k)))::int AS n
+  FROM (SELECT k FROM unnest(ARRAY[
+          CASE WHEN $1::int IS NOT NULL THEN 'country:' || $2::text END,
+          CASE WHEN $3::int IS NOT NULL THEN 'ip:' || network(set_masklen($4::inet,
+               CASE family($4::inet) WHEN 6 THEN 64 ELSE 32 END))::text END]) AS k
+        WHERE k IS NOT NULL ORDER BY k) keys`;
 
 const RETIRE_SQL = `
   UPDATE verification_codes SET superseded_at = $2
@@ -149,6 +227,10 @@ interface IssueRow {
   destination_times: number[];
   failures: [number, number][];
   inserted: number;
+  /** Epoch ms of the send whose leaving the window frees the address limit; null: not over it. */
+  ip_oldest: number | null;
+  /** The same for the country budget. */
+  country_oldest: number | null;
 }
 
 /** The 429 of the daily cap of wrong codes, if it holds. */
@@ -176,12 +258,14 @@ function dailyCapError(
 /**
  * Sends a new code for `channel` to the user's current address (POST
  * /verification/codes). Four round trips: BEGIN, lock the user, check limits
- * and write, COMMIT; then the delivery.
+ * and write, COMMIT; then the delivery. A fifth (LOCK_BUDGETS_SQL) when a
+ * country budget or a client-address limit applies to the send.
  */
 export async function issueCode(
   deps: VerificationDeps,
   userId: number,
   channel: Channel,
+  request: SendRequest = {},
 ): Promise<IssuedCode> {
   const { settings, sequelize } = deps;
   const id = randomUUID();
@@ -201,8 +285,15 @@ export async function issueCode(
     if (!address) {
       throw new AppError('no_destination', `The user has no ${channel} to send a code to`);
     }
-    // Limits count, and codes bind to, the address in its normalised form.
-    const destination = normalizedDestination(channel, address);
+    // Limits count, and codes bind to, the address in its stored form (E.164, lowercased email).
+    const { destination, country } = sendTarget(channel, address, settings.abuse);
+    const sourceIp = request.sourceIp && isIP(request.sourceIp) ? request.sourceIp : null;
+    const ipLimit = sourceIp === null ? null : (settings.abuse.maxSendsPerIpPerHour ?? null);
+    const budget =
+      country === null ? null : (countryBudget(settings.abuse.countryBudgets, country) ?? null);
+    if (budget !== null || ipLimit !== null) {
+      await sql.rows(LOCK_BUDGETS_SQL, [budget, country, ipLimit, sourceIp]);
+    }
     const [row] = await sql.rows<IssueRow>(ISSUE_SQL, [
       userId,
       channel,
@@ -215,6 +306,10 @@ export async function issueCode(
       hashCode(settings.pepper, { id, userId, channel, destination }, code),
       settings.maxAttempts,
       expiresAt.toISOString(),
+      country,
+      sourceIp,
+      ipLimit,
+      budget,
       settings.maxFailedAttemptsPerDay,
     ]);
     if (!row) throw new Error('issue query returned no row');
@@ -225,12 +320,7 @@ export async function issueCode(
     const userTimes = row.user_times.map(Number);
     const destinationTimes = row.destination_times.map(Number);
     if (!row.allowed || row.inserted !== 1) {
-      const limit = nextSendAllowedAt(now.getTime(), userTimes, destinationTimes, settings);
-      const seconds = retryAfterSeconds(now.getTime(), limit.at);
-      throw new AppError('rate_limited', undefined, {
-        details: { reason: limit.reason ?? 'cooldown', retryAfterSeconds: seconds },
-        retryAfterSeconds: seconds,
-      });
+      throw limitError(now.getTime(), userTimes, destinationTimes, row, country, settings);
     }
     // The send just made counts from now on.
     const next = nextSendAllowedAt(
@@ -247,7 +337,9 @@ export async function issueCode(
   try {
     await deps.sender.send({
       channel,
-      destination: issued.address,
+      // Phone: the E.164 form the code is bound to; email: the address as the
+      // user wrote it (the code binds to its lowercased form).
+      destination: channel === 'phone' ? issued.destination : issued.address,
       code,
       expiresAt,
       ttlMinutes: Math.max(1, Math.round(settings.codeTtlSeconds / 60)),
@@ -301,7 +393,8 @@ export const COUNT_ATTEMPT_SQL = `
 // "consumed_at IS NULL" row; the others re-check it after the winner commits
 // and update nothing. The status is computed from the row as it is when
 // updated, so verifying phone and email at the same time ends "verified"; and
-// the user row must still hold the address the code was sent to.
+// the user row must still hold the address the code was sent to ($6: the
+// address as it was read with the code; a phone code stores its E.164 form).
 export const CONSUME_SQL = `
   WITH consumed AS (
     UPDATE verification_codes SET consumed_at = $2::timestamptz
@@ -318,8 +411,7 @@ export const CONSUME_SQL = `
       updated_at = $2::timestamptz
   FROM consumed
   WHERE u.id = consumed.user_id
-    AND (CASE consumed.channel WHEN 'email' THEN lower(u.email) ELSE u.phone END)
-        = consumed.destination
+    AND (CASE consumed.channel WHEN 'email' THEN u.email ELSE u.phone END) = $6
   RETURNING u.verification_status AS status`;
 
 interface ActiveRow {
@@ -365,12 +457,12 @@ export async function verifyCode(
       if (!row) throw unknownUser();
       const capped = dailyCapError(row.failures, settings, now);
       if (capped) throw capped;
+      // A phone code stores the E.164 form of the number the user row holds.
       const address = destinationOf(row, channel);
       if (
         !row.id ||
         row.destination === null ||
-        address === null ||
-        row.destination !== normalizedDestination(channel, address)
+        row.destination !== storedFormOf(channel, address, settings.abuse)
       ) {
         throw noActiveCode();
       }
@@ -388,6 +480,7 @@ export async function verifyCode(
           `${other}_verified`,
           withChannelVerified(`${other}_verified`, channel),
           withChannelVerified('unverified', channel),
+          address,
         ]);
         if (done) {
           deps.logger?.info('verification code accepted', { codeId: row.id, userId, channel });

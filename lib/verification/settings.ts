@@ -3,6 +3,7 @@ import { ADAPTER_CHANNELS, ADAPTERS, AdapterName, DeliverySettings } from '../de
 import { ConfigError } from '../errors';
 import type { Env } from '../env';
 import { intSetting, optionalSetting, requiredSetting, stageOf } from '../settings';
+import { abuseSettings, AbuseSettings } from './abuseSettings';
 
 export interface VerificationSettings {
   codeLength: number;
@@ -15,6 +16,8 @@ export interface VerificationSettings {
   maxFailedAttemptsPerDay: number;
   pepper: string;
   delivery: DeliverySettings;
+  /** Phone numbers, country permissions and budgets, the per-address limit. */
+  abuse: AbuseSettings;
 }
 
 const MIN_PEPPER_LENGTH = 16;
@@ -171,6 +174,7 @@ export function verificationSettings(env: Env): VerificationSettings {
     }),
     pepper,
     delivery: deliverySettings(env, isProduction),
+    abuse: abuseSettings(env),
   };
 }
 

@@ -311,6 +311,38 @@ describe('a corpus of malformed requests', () => {
     expect(await db.models.VerificationCode.count()).toBe(0);
   }, 300_000);
 
+  it('answers 422 for phone numbers the main app stored that are no valid number, storing nothing', async () => {
+    // users.phone is written by the main app too: a send must refuse junk there
+    // (no default country is configured here, so a number without + is junk).
+    const stored = [
+      ' ',
+      '+',
+      '++12015550123',
+      '+1 555 555 0100',
+      '2015550123',
+      'tel:+12015550123',
+      "+1' OR '1'='1",
+      '+1201555012\u0000',
+      '+800 1234 5678',
+      '+0 201 555 0123',
+      '+1201555012345678901234',
+      'phone',
+    ];
+    const answers: string[] = [];
+    for (const phone of stored) {
+      const user = await buildUser(db.models, { phone });
+      const res = await api('POST', '/verification/codes', {
+        token: await signed({ [CLAIM]: String(user.id) }),
+        body: { channel: 'phone' },
+      });
+      answers.push(
+        `${JSON.stringify(phone)}: ${res.status} ${(res.body as { error?: { code?: string } } | undefined)?.error?.code}`,
+      );
+    }
+    expect(answers).toEqual(stored.map((p) => `${JSON.stringify(p)}: 422 invalid_destination`));
+    expect(await db.models.VerificationCode.count()).toBe(0);
+  });
+
   it('accepts the valid token of this configuration (issuer, audience, custom claim)', async () => {
     const res = await api('GET', '/users/me/verification', { token });
     expect(res.status).toBe(200);

@@ -9,11 +9,18 @@ export function unique(): string {
   return `${process.pid}${counter}${randomBytes(3).toString('hex')}`;
 }
 
-/** A phone number in E.164 that no other test process or call uses. */
+// Area codes whose every exchange from 200 to 999 libphonenumber-js accepts.
+const AREA_CODES = ['201', '202', '203', '205', '206', '207', '208', '209', '212', '213'];
+
+/**
+ * A valid US number in E.164 that no other call in this process uses (and,
+ * by its exchange taken from the process id, most likely no other process).
+ */
 export function uniquePhone(): string {
   counter += 1;
-  const pid = String(process.pid % 100000).padStart(5, '0');
-  return `+1${pid}${String(counter).padStart(6, '0')}`;
+  const area = AREA_CODES[Math.floor(counter / 10000) % AREA_CODES.length] as string;
+  const exchange = 200 + (process.pid % 800);
+  return `+1${area}${exchange}${String(counter % 10000).padStart(4, '0')}`;
 }
 
 export interface UserOverrides {

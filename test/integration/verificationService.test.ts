@@ -146,10 +146,10 @@ describe('issueCode', () => {
 
   it('masks a phone to its last four digits', async () => {
     const h = harness();
-    const user = await buildUser(db.models, { phone: '+15550001234', email: null });
+    const user = await buildUser(db.models, { phone: '+12015550123', email: null });
     const issued = await issueCode(h.deps, user.id, 'phone');
-    expect(issued.destination).toBe('+*******1234');
-    expect(h.sender.last()).toMatchObject({ channel: 'phone', destination: '+15550001234' });
+    expect(issued.destination).toBe('+*******0123');
+    expect(h.sender.last()).toMatchObject({ channel: 'phone', destination: '+12015550123' });
   });
 
   it('answers 409 already_verified, 422 no_destination and 401 for an unknown user', async () => {

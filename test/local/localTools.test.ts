@@ -78,7 +78,7 @@ describe('local tools on the database of npm start', () => {
     const up = await migrate('up');
     expect(up.stderr).not.toContain('DATABASE_URL');
     expect(up.code).toBe(0);
-    expect(up.stdout).toContain('up: 2 applied');
+    expect(up.stdout).toContain('up: 3 applied');
     expect(fs.existsSync(path.join(clusterDir, 'PG_VERSION'))).toBe(true);
     expect(clusterRuns()).toBe(false);
 
@@ -94,7 +94,7 @@ describe('local tools on the database of npm start', () => {
       '--email',
       'alice@example.com',
       '--phone',
-      '+15555550123',
+      '+1 201 555 0123',
       '--role',
       'staff',
       '--name',

@@ -48,7 +48,11 @@ describe('scripts stop with one line', () => {
     [['--email', 'nope'], "user: --email 'nope' is not an email address"],
     [
       ['--email', 'a@example.com', '--phone', '555 0100'],
-      /^user: --phone '555 0100' is not in E.164/,
+      /^user: --phone '555 0100' is not a valid international number/,
+    ],
+    [
+      ['--email', 'a@example.com', '--phone', '+15555550100'],
+      /^user: --phone '\+15555550100' is not a valid international number/,
     ],
     [
       ['--email', 'a@example.com', '--role', 'admin'],

@@ -10,6 +10,7 @@ import { createTestDatabase, TestDatabase } from '../helpers/testDatabase';
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const CREATE_USERS = '20261126000001-create-users.cjs';
 export const ADD_VERIFICATION = '20261126000002-add-verification-and-staff-approval-tables.cjs';
+export const ADD_DESTINATION_COUNTRY = '20261130000003-add-destination-country.cjs';
 
 export const defaultSettings: MigrationSettings = {
   lockTimeoutMs: 5000,

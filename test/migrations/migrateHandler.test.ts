@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { handler } from '../../functions/migrate';
 import { logger } from '../../lib/logger';
 import {
+  ADD_DESTINATION_COUNTRY,
   ADD_VERIFICATION,
   CREATE_USERS,
   metaRows,
@@ -11,7 +12,7 @@ import {
 } from './helpers';
 
 const fixtures = migrationFixtures();
-const ALL = [CREATE_USERS, ADD_VERIFICATION];
+const ALL = [CREATE_USERS, ADD_VERIFICATION, ADD_DESTINATION_COUNTRY];
 
 interface Received {
   method: string | undefined;
@@ -97,7 +98,7 @@ describe('migrate handler, direct invocation', () => {
       pending: [],
     });
     expect(await invoke(url, { command: 'stamp', to: CREATE_USERS })).toMatchObject({
-      ran: [ADD_VERIFICATION],
+      ran: [ADD_DESTINATION_COUNTRY, ADD_VERIFICATION],
       executed: [CREATE_USERS],
     });
     expect(await invoke(url, { command: 'stamp', to: 'base' })).toMatchObject({
@@ -142,7 +143,7 @@ describe('migrate handler, CloudFormation custom resource', () => {
           StackId: expect.stringContaining(':stack/verification-service-prod/'),
           RequestId: 'request-Create',
           LogicalResourceId: 'DatabaseMigrations',
-          Data: { Ran: '2', Latest: ADD_VERIFICATION },
+          Data: { Ran: '3', Latest: ADD_DESTINATION_COUNTRY },
         },
       },
     ]);
@@ -153,7 +154,7 @@ describe('migrate handler, CloudFormation custom resource', () => {
     expect(received[0]?.body).toMatchObject({
       Status: 'SUCCESS',
       RequestId: 'request-Update',
-      Data: { Ran: '0', Latest: ADD_VERIFICATION },
+      Data: { Ran: '0', Latest: ADD_DESTINATION_COUNTRY },
     });
   });
 

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { MigrationResult } from '../../lib/migrator/runner';
 import {
+  ADD_DESTINATION_COUNTRY,
   ADD_VERIFICATION,
   CREATE_USERS,
   cliStatus,
@@ -78,20 +79,21 @@ describe('the packaged migrate function', () => {
     ]);
     // Nothing outside the bundle was there to be loaded.
     expect(sequelizeResolvable).toBe(false);
-    expect(results[0]).toMatchObject({ command: 'up', ran: [CREATE_USERS, ADD_VERIFICATION] });
-    expect(results[1]).toMatchObject({
-      command: 'status',
-      executed: [CREATE_USERS, ADD_VERIFICATION],
-      pending: [],
-    });
-    expect(await metaRows(url)).toEqual([CREATE_USERS, ADD_VERIFICATION]);
+    const all = [CREATE_USERS, ADD_VERIFICATION, ADD_DESTINATION_COUNTRY];
+    expect(results[0]).toMatchObject({ command: 'up', ran: all });
+    expect(results[1]).toMatchObject({ command: 'status', executed: all, pending: [] });
+    expect(await metaRows(url)).toEqual(all);
 
     await sequelizeCli(url, 'db:migrate:undo');
-    expect(await cliStatus(url)).toEqual({ [CREATE_USERS]: 'up', [ADD_VERIFICATION]: 'down' });
+    expect(await cliStatus(url)).toEqual({
+      [CREATE_USERS]: 'up',
+      [ADD_VERIFICATION]: 'up',
+      [ADD_DESTINATION_COUNTRY]: 'down',
+    });
     const after = await invokePackaged(url, [{ command: 'status' }]);
     expect(after.results[0]).toMatchObject({
-      executed: [CREATE_USERS],
-      pending: [ADD_VERIFICATION],
+      executed: [CREATE_USERS, ADD_VERIFICATION],
+      pending: [ADD_DESTINATION_COUNTRY],
     });
   });
 });

@@ -13,6 +13,7 @@ import {
   runMigrations,
 } from '../../lib/migrator/runner';
 import {
+  ADD_DESTINATION_COUNTRY,
   ADD_VERIFICATION,
   advisoryLocksHeld,
   CREATE_USERS,
@@ -84,7 +85,7 @@ const rulesOf = (result: PlanResult) =>
   Object.fromEntries(result.migrations.map((m) => [m.name, m.flags.map((f) => f.rule)]));
 
 describe('plan of the shipped migrations', () => {
-  it('on an empty database: both migrations, no locks on existing tables, no flags, nothing changed', async () => {
+  it('on an empty database: the transactional migrations, no locks on existing tables, no flags, nothing changed; migration 3 is skipped', async () => {
     const url = await fixtures.emptyDatabase();
     const before = await state(url);
     const result = await planner(url).plan();
@@ -94,6 +95,13 @@ describe('plan of the shipped migrations', () => {
       migrations: [
         expect.objectContaining({ name: CREATE_USERS, flags: [], tables: [] }),
         expect.objectContaining({ name: ADD_VERIFICATION, flags: [], tables: [] }),
+        {
+          name: ADD_DESTINATION_COUNTRY,
+          statements: [],
+          flags: [],
+          tables: [],
+          skipped: 'runs outside a transaction',
+        },
       ],
       durationMs: expect.any(Number),
     });
@@ -120,7 +128,11 @@ describe('plan of the shipped migrations', () => {
     const before = await state(url);
     const result = await planner(url).plan();
 
-    expect(result.migrations.map((m) => m.name)).toEqual([ADD_VERIFICATION]);
+    expect(result.migrations.map((m) => m.name)).toEqual([
+      ADD_VERIFICATION,
+      ADD_DESTINATION_COUNTRY,
+    ]);
+    expect(result.migrations[1]?.skipped).toBe('runs outside a transaction');
     const [migration] = result.migrations;
     expect(migration?.flags).toEqual([]);
     expect(migration?.tables).toEqual([{ name: 'users', rows: 3, estimated: false }]);
@@ -167,7 +179,12 @@ describe('plan of the shipped migrations', () => {
     expect(human.stdout).toContain(ADD_VERIFICATION);
     expect(human.stdout).toMatch(/lock AccessExclusiveLock on users \(held [\d.]+ ms, 3 rows\)/);
     expect(human.stdout).toContain('existing tables involved: users (3 rows)');
-    expect(human.stdout).toMatch(/plan: 1 planned, no unsafe flags; rolled back, nothing changed/);
+    expect(human.stdout).toContain(
+      `${ADD_DESTINATION_COUNTRY}\n  skipped: runs outside a transaction`,
+    );
+    expect(human.stdout).toMatch(
+      /plan: 1 planned, 1 skipped, no unsafe flags; rolled back, nothing changed/,
+    );
 
     const json = await run(process.execPath, [tsx, 'scripts/migrate.ts', 'plan', '--json'], {
       cwd: ROOT,
@@ -175,7 +192,10 @@ describe('plan of the shipped migrations', () => {
     });
     expect(JSON.parse(json.stdout)).toMatchObject({
       command: 'plan',
-      migrations: [{ name: ADD_VERIFICATION, flags: [] }],
+      migrations: [
+        { name: ADD_VERIFICATION, flags: [] },
+        { name: ADD_DESTINATION_COUNTRY, skipped: 'runs outside a transaction' },
+      ],
     });
     expect(await state(url)).toEqual(before);
   }, 120000);

@@ -13,6 +13,7 @@ import {
 } from '../../lib/migrator/runner';
 import type { MigrationSettings } from '../../lib/settings';
 import {
+  ADD_DESTINATION_COUNTRY,
   ADD_VERIFICATION,
   advisoryLocksHeld,
   CREATE_USERS,
@@ -28,7 +29,8 @@ import {
 const fixtures = migrationFixtures();
 afterAll(() => fixtures.cleanup());
 
-const ALL = [CREATE_USERS, ADD_VERIFICATION];
+const ALL = [CREATE_USERS, ADD_VERIFICATION, ADD_DESTINATION_COUNTRY];
+const AFTER_USERS = [ADD_VERIFICATION, ADD_DESTINATION_COUNTRY];
 
 function runner(
   url: string,
@@ -54,7 +56,7 @@ describe('runMigrations commands', () => {
       command: 'up',
       ran: [CREATE_USERS],
       executed: [CREATE_USERS],
-      pending: [ADD_VERIFICATION],
+      pending: AFTER_USERS,
       durationMs: expect.any(Number),
     });
     expect(first.durationMs).toBeGreaterThanOrEqual(0);
@@ -63,7 +65,7 @@ describe('runMigrations commands', () => {
     const rest = await migrate({ command: 'up' });
     expect(rest).toMatchObject({
       command: 'up',
-      ran: [ADD_VERIFICATION],
+      ran: AFTER_USERS,
       executed: ALL,
       pending: [],
     });
@@ -89,15 +91,17 @@ describe('runMigrations commands', () => {
     const last = await migrate({ command: 'down' });
     expect(last).toMatchObject({
       command: 'down',
-      ran: [ADD_VERIFICATION],
-      executed: [CREATE_USERS],
+      ran: [ADD_DESTINATION_COUNTRY],
+      executed: [CREATE_USERS, ADD_VERIFICATION],
     });
+    expect(await query(url, `SELECT 1 FROM pg_type WHERE typname LIKE 'enum_%'`)).not.toEqual([]);
+    expect(await migrate({ command: 'down' })).toMatchObject({ ran: [ADD_VERIFICATION] });
     expect(await query(url, `SELECT 1 FROM pg_type WHERE typname LIKE 'enum_%'`)).toEqual([]);
 
     await migrate({ command: 'up' });
     const all = await migrate({ command: 'down', to: CREATE_USERS });
     expect(all).toMatchObject({
-      ran: [ADD_VERIFICATION, CREATE_USERS],
+      ran: [ADD_DESTINATION_COUNTRY, ADD_VERIFICATION, CREATE_USERS],
       executed: [],
       pending: ALL,
     });
@@ -142,10 +146,10 @@ describe('runMigrations commands', () => {
       command: 'stamp',
       ran: [CREATE_USERS],
       executed: [CREATE_USERS],
-      pending: [ADD_VERIFICATION],
+      pending: AFTER_USERS,
     });
     const up = await migrate({ command: 'up' });
-    expect(up).toMatchObject({ ran: [ADD_VERIFICATION], executed: ALL, pending: [] });
+    expect(up).toMatchObject({ ran: AFTER_USERS, executed: ALL, pending: [] });
     expect(await query(url, 'SELECT email, verification_status FROM users ORDER BY id')).toEqual([
       { email: 'old1@example.com', verification_status: 'unverified' },
       { email: 'old2@example.com', verification_status: 'unverified' },
@@ -168,7 +172,7 @@ describe('stamp moves the history either way, running nothing', () => {
     const url = await fixtures.emptyDatabase();
     const migrate = runner(url);
     await migrate({ command: 'up', to: CREATE_USERS });
-    // The mistake: the second migration recorded but never run.
+    // The mistake: the later migrations recorded but never run.
     await migrate({ command: 'stamp' });
     const mistaken = await schemaSnapshot(url);
     await expect(migrate({ command: 'down' })).rejects.toThrow();
@@ -176,23 +180,27 @@ describe('stamp moves the history either way, running nothing', () => {
     const back = await migrate({ command: 'stamp', to: CREATE_USERS });
     expect(back).toEqual({
       command: 'stamp',
-      ran: [ADD_VERIFICATION],
+      ran: [ADD_DESTINATION_COUNTRY, ADD_VERIFICATION],
       executed: [CREATE_USERS],
-      pending: [ADD_VERIFICATION],
+      pending: AFTER_USERS,
       durationMs: expect.any(Number),
     });
     expect(await metaRows(url)).toEqual([CREATE_USERS]);
     expect(await schemaSnapshot(url)).toEqual(mistaken);
 
-    expect(await migrate({ command: 'up' })).toMatchObject({ ran: [ADD_VERIFICATION] });
+    expect(await migrate({ command: 'up' })).toMatchObject({ ran: AFTER_USERS });
     expect(await query(url, `SELECT to_regclass('verification_codes') AS t`)).toEqual([
       { t: 'verification_codes' },
     ]);
-    expect(await migrate({ command: 'down' })).toMatchObject({
-      ran: [ADD_VERIFICATION],
+    expect(await migrate({ command: 'down', to: ADD_VERIFICATION })).toMatchObject({
+      ran: [ADD_DESTINATION_COUNTRY, ADD_VERIFICATION],
       executed: [CREATE_USERS],
     });
-    expect(await cliStatus(url)).toEqual({ [CREATE_USERS]: 'up', [ADD_VERIFICATION]: 'down' });
+    expect(await cliStatus(url)).toEqual({
+      [CREATE_USERS]: 'up',
+      [ADD_VERIFICATION]: 'down',
+      [ADD_DESTINATION_COUNTRY]: 'down',
+    });
   }, 60000);
 
   it('stamp base empties the history; up then creates everything', async () => {
@@ -202,7 +210,7 @@ describe('stamp moves the history either way, running nothing', () => {
 
     const base = await migrate({ command: 'stamp', to: STAMP_BASE });
     expect(base).toMatchObject({
-      ran: [ADD_VERIFICATION, CREATE_USERS],
+      ran: [ADD_DESTINATION_COUNTRY, ADD_VERIFICATION, CREATE_USERS],
       executed: [],
       pending: ALL,
     });
@@ -226,7 +234,7 @@ describe('stamp moves the history either way, running nothing', () => {
 
   it('fills a gap and removes later rows in one call, removals first', async () => {
     const url = await fixtures.emptyDatabase();
-    const third = '20261126000003-third.cjs';
+    const third = '20261201000004-fourth.cjs';
     const list: MigrationDefinition[] = [
       ...migrations,
       { name: third, module: { async up() {}, async down() {} } },
@@ -237,9 +245,9 @@ describe('stamp moves the history either way, running nothing', () => {
 
     const result = await migrate({ command: 'stamp', to: CREATE_USERS });
     expect(result).toMatchObject({
-      ran: [third, ADD_VERIFICATION, CREATE_USERS],
+      ran: [third, ADD_DESTINATION_COUNTRY, ADD_VERIFICATION, CREATE_USERS],
       executed: [CREATE_USERS],
-      pending: [ADD_VERIFICATION, third],
+      pending: [...AFTER_USERS, third],
     });
   });
 
@@ -256,7 +264,7 @@ describe('stamp moves the history either way, running nothing', () => {
     );
     await query(url, 'DELETE FROM "SequelizeMeta" WHERE name = $1', [CREATE_USERS]);
     await expect(migrate({ command: 'stamp', to: CREATE_USERS })).rejects.toThrow(/refused/);
-    expect(await metaRows(url)).toEqual([ADD_VERIFICATION]);
+    expect(await metaRows(url)).toEqual(AFTER_USERS);
     expect(await advisoryLocksHeld(url)).toBe(0);
   });
 
@@ -335,11 +343,19 @@ describe('history shared with sequelize-cli', () => {
     expect(await migrate({ command: 'status' })).toMatchObject({ executed: ALL, pending: [] });
 
     await sequelizeCli(url, 'db:migrate:undo');
-    expect(await migrate({ command: 'up' })).toMatchObject({ ran: [ADD_VERIFICATION] });
-    expect(await cliStatus(url)).toEqual({ [CREATE_USERS]: 'up', [ADD_VERIFICATION]: 'up' });
+    expect(await migrate({ command: 'up' })).toMatchObject({ ran: [ADD_DESTINATION_COUNTRY] });
+    expect(await cliStatus(url)).toEqual({
+      [CREATE_USERS]: 'up',
+      [ADD_VERIFICATION]: 'up',
+      [ADD_DESTINATION_COUNTRY]: 'up',
+    });
 
     await migrate({ command: 'down' });
-    expect(await cliStatus(url)).toEqual({ [CREATE_USERS]: 'up', [ADD_VERIFICATION]: 'down' });
+    expect(await cliStatus(url)).toEqual({
+      [CREATE_USERS]: 'up',
+      [ADD_VERIFICATION]: 'up',
+      [ADD_DESTINATION_COUNTRY]: 'down',
+    });
     await sequelizeCli(url, 'db:migrate');
     expect(await migrate({ command: 'status' })).toMatchObject({ executed: ALL, pending: [] });
 
@@ -392,7 +408,7 @@ describe('when each migration ran', () => {
     );
     expect(await history(url)).toEqual([{ name: CREATE_USERS, appliedAt: null }]);
 
-    expect(await runner(url)({ command: 'up' })).toMatchObject({ ran: [ADD_VERIFICATION] });
+    expect(await runner(url)({ command: 'up' })).toMatchObject({ ran: AFTER_USERS });
     const [old, added] = await history(url);
     expect(old).toEqual({ name: CREATE_USERS, appliedAt: null });
     expect(added?.appliedAt).toBeInstanceOf(Date);
@@ -400,8 +416,12 @@ describe('when each migration ran', () => {
     // sequelize-cli, configured with timestamps, goes on working on that table.
     await sequelizeCli(url, 'db:migrate:undo');
     await sequelizeCli(url, 'db:migrate');
-    expect(await cliStatus(url)).toEqual({ [CREATE_USERS]: 'up', [ADD_VERIFICATION]: 'up' });
-    expect((await history(url))[1]?.appliedAt).toBeInstanceOf(Date);
+    expect(await cliStatus(url)).toEqual({
+      [CREATE_USERS]: 'up',
+      [ADD_VERIFICATION]: 'up',
+      [ADD_DESTINATION_COUNTRY]: 'up',
+    });
+    expect((await history(url))[2]?.appliedAt).toBeInstanceOf(Date);
   }, 120000);
 
   it('status reads the times without changing an old table', async () => {
@@ -468,7 +488,7 @@ describe('concurrency and failure', () => {
 
     // Another run takes the lock at once (no waiting allowed) and carries on.
     const next = runner(url, { settings: { lockWaitMs: 0 } });
-    expect(await next({ command: 'up' })).toMatchObject({ ran: [ADD_VERIFICATION] });
+    expect(await next({ command: 'up' })).toMatchObject({ ran: AFTER_USERS });
   });
 
   it('a down failing half-way keeps its SequelizeMeta row and the schema', async () => {

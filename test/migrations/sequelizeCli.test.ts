@@ -1,4 +1,5 @@
 import {
+  ADD_DESTINATION_COUNTRY,
   ADD_VERIFICATION,
   CREATE_USERS,
   metaRows,
@@ -67,6 +68,8 @@ function expectFullSchema(snapshot: Record<string, unknown>) {
     consumed_at: { type: 'timestamptz', nullable: true, default: null },
     superseded_at: { type: 'timestamptz', nullable: true, default: null },
     created_at: timestamps,
+    destination_country: { type: 'bpchar(2)', nullable: true, default: null },
+    source_ip: { type: 'inet', nullable: true, default: null },
   });
   expect(columnsOf(snapshot, 'staff_approval_requests')).toEqual({
     id: { type: 'uuid', nullable: false, default: null },
@@ -136,6 +139,10 @@ function expectFullSchema(snapshot: Record<string, unknown>) {
       'CREATE INDEX verification_codes_user_channel_created_idx ON verification_codes (user_id, channel, created_at)',
     verification_codes_destination_created_idx:
       'CREATE INDEX verification_codes_destination_created_idx ON verification_codes (destination, created_at)',
+    verification_codes_country_created_idx:
+      'CREATE INDEX verification_codes_country_created_idx ON verification_codes (destination_country, created_at) WHERE (destination_country IS NOT NULL)',
+    verification_codes_source_ip_created_idx:
+      'CREATE INDEX verification_codes_source_ip_created_idx ON verification_codes (source_ip, created_at) WHERE (source_ip IS NOT NULL)',
     staff_approval_requests_one_pending_idx:
       "CREATE UNIQUE INDEX staff_approval_requests_one_pending_idx ON staff_approval_requests (user_id, request_type) WHERE (status = 'pending'::enum_staff_approval_requests_status)",
     staff_approval_requests_pending_queue_idx:
@@ -164,11 +171,23 @@ describe('the migrations under sequelize-cli', () => {
     expect(columnsOf(usersOnly, 'users')).not.toHaveProperty('verification_status');
     expect(usersOnly.enums).toEqual([]);
 
+    await sequelizeCli(url, 'db:migrate', '--to', ADD_VERIFICATION);
+    const beforeCountry = await schemaSnapshot(url);
+    expect(columnsOf(beforeCountry, 'verification_codes')).not.toHaveProperty('source_ip');
+
     await sequelizeCli(url, 'db:migrate');
     const full = await schemaSnapshot(url);
     expectFullSchema(full);
-    expect(await metaRows(url)).toEqual([CREATE_USERS, ADD_VERIFICATION]);
+    expect(await metaRows(url)).toEqual([CREATE_USERS, ADD_VERIFICATION, ADD_DESTINATION_COUNTRY]);
 
+    // Migration 3 (outside a transaction: CREATE INDEX CONCURRENTLY) runs under
+    // sequelize-cli, and its down removes the columns and indexes.
+    await sequelizeCli(url, 'db:migrate:undo');
+    expect(await schemaSnapshot(url)).toEqual(beforeCountry);
+    await sequelizeCli(url, 'db:migrate');
+    expect(await schemaSnapshot(url)).toEqual(full);
+
+    await sequelizeCli(url, 'db:migrate:undo', '--name', ADD_DESTINATION_COUNTRY);
     await sequelizeCli(url, 'db:migrate:undo');
     // Down removes the column, tables, trigger, function and every enum type.
     expect(await schemaSnapshot(url)).toEqual(usersOnly);

@@ -39,6 +39,12 @@ describe('verificationSettings', () => {
         snsSenderId: undefined,
         serviceName: 'verification-service',
       },
+      abuse: {
+        defaultCountry: undefined,
+        phoneCountries: '*',
+        countryBudgets: undefined,
+        maxSendsPerIpPerHour: undefined,
+      },
     });
   });
 
@@ -91,6 +97,7 @@ describe('verificationSettings', () => {
     const env = {
       ...base,
       STAGE: 'prod',
+      VERIFICATION_PHONE_COUNTRIES: 'US',
       CODE_DELIVERY: ' SES , SNS ',
       SES_FROM_ADDRESS: 'Service <no-reply@example.com>',
       SNS_SENDER_ID: 'Verify',
@@ -187,6 +194,22 @@ describe('a misconfigured verification function stops at start', () => {
     ['issueCode', { ...production, STAGE: 'production' }, 'CODE_DELIVERY'],
     ['verifyCode', { CODE_DELIVERY: 'webhook' }, 'CODE_WEBHOOK_URL'],
     ['issueCode', { CODE_DELIVERY: 'ses,sns' }, 'SES_FROM_ADDRESS'],
+    [
+      'issueCode',
+      { STAGE: 'prod', CODE_DELIVERY: 'webhook', CODE_WEBHOOK_URL: 'https://hooks.example/c' },
+      'VERIFICATION_PHONE_COUNTRIES',
+    ],
+    [
+      'issueCode',
+      { VERIFICATION_PHONE_SENDS_PER_HOUR_BY_COUNTRY: 'US:-1' },
+      'VERIFICATION_PHONE_SENDS_PER_HOUR_BY_COUNTRY',
+    ],
+    ['verifyCode', { VERIFICATION_PHONE_COUNTRIES: 'US,XX' }, 'VERIFICATION_PHONE_COUNTRIES'],
+    [
+      'issueCode',
+      { VERIFICATION_MAX_SENDS_PER_IP_PER_HOUR: 'many' },
+      'VERIFICATION_MAX_SENDS_PER_IP_PER_HOUR',
+    ],
     ['getMyVerification', { AUTH_JWT_SECRET: '' }, 'AUTH_JWKS_URL'],
     ['getUserVerification', { AUTH_JWKS_URL: 'https://example.com/jwks.json' }, 'AUTH_JWKS_URL'],
     ['getUserVerification', { DATABASE_URL: '' }, 'DATABASE_URL'],
