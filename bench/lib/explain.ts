@@ -95,6 +95,13 @@ export async function explainHotQueries(
       'x'.repeat(64),
       5,
       new Date(Date.now() + 600_000).toISOString(),
+      // No country (an email send); a client address with a limit, so the plan
+      // shows the address count; no country budget; the daily cap of wrong codes.
+      null,
+      '127.0.0.1',
+      100_000,
+      null,
+      20,
     ];
     return [
       await explain(
@@ -112,12 +119,13 @@ export async function explainHotQueries(
       await explain(c, 'verify: user and active code (READ_ACTIVE_SQL)', READ_ACTIVE_SQL, [
         userId,
         'email',
+        now,
       ]),
       await explain(
         c,
         'verify: consume and mark verified (CONSUME_SQL)',
         CONSUME_SQL,
-        [active.id, now, 'phone_verified', 'verified', 'email_verified'],
+        [active.id, now, 'phone_verified', 'verified', 'email_verified', destination],
         { write: true },
       ),
       await explain(

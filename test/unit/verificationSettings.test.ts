@@ -196,7 +196,12 @@ describe('a misconfigured verification function stops at start', () => {
     ['issueCode', { CODE_DELIVERY: 'ses,sns' }, 'SES_FROM_ADDRESS'],
     [
       'issueCode',
-      { STAGE: 'prod', CODE_DELIVERY: 'webhook', CODE_WEBHOOK_URL: 'https://hooks.example/c' },
+      {
+        ...production,
+        STAGE: 'prod',
+        CODE_DELIVERY: 'webhook',
+        CODE_WEBHOOK_URL: 'https://hooks.example/c',
+      },
       'VERIFICATION_PHONE_COUNTRIES',
     ],
     [
