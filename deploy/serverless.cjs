@@ -186,6 +186,33 @@ function vpcFrom(subnets, groups) {
   return { subnetIds, securityGroupIds };
 }
 
+/** Route throttling of the HTTP API on production stages, when the settings are unset. */
+const THROTTLE_DEFAULTS = { rate: 100, burst: 200 };
+
+/**
+ * The HTTP API's default route throttling from API_THROTTLE_RATE (requests per
+ * second, steady) and API_THROTTLE_BURST (requests at once). A bad value fails
+ * the package, naming the setting: it is template configuration.
+ */
+function throttleFrom(env) {
+  const read = (name, fallback, wholeNumber) => {
+    const raw = String(env[name] ?? '').trim();
+    if (raw === '') return fallback;
+    const ok = wholeNumber ? /^\d+$/.test(raw) : /^\d+(\.\d+)?$/.test(raw);
+    const value = Number(raw);
+    if (!ok || !(value > 0)) {
+      throw new Error(
+        `${name} must be a ${wholeNumber ? 'whole ' : ''}number above 0, got "${env[name]}"`,
+      );
+    }
+    return value;
+  };
+  return {
+    ThrottlingRateLimit: read('API_THROTTLE_RATE', THROTTLE_DEFAULTS.rate, false),
+    ThrottlingBurstLimit: read('API_THROTTLE_BURST', THROTTLE_DEFAULTS.burst, true),
+  };
+}
+
 async function context({ resolveVariable, resolveConfigurationProperty }) {
   const stage = await resolveVariable('sls:stage');
   const vpc = vpcFrom(
@@ -216,6 +243,23 @@ module.exports = {
   /** provider.vpc: attached only when the stage has subnets and security groups. */
   vpc: async (ctx) => (await context(ctx)).vpc,
 
+  /**
+   * Properties assigned over those of the HttpApiStage serverless generates:
+   * route throttling (every route, /health included) on production stages,
+   * nothing elsewhere. DefaultRouteSettings is replaced whole, so it keeps the
+   * provider.httpApi.metrics flag serverless put there.
+   */
+  httpApiStageProperties: async ({ resolveVariable, resolveConfigurationProperty }) => {
+    if (!isProductionStage(await resolveVariable('sls:stage'), process.env)) return {};
+    const metrics = await resolveConfigurationProperty(['provider', 'httpApi', 'metrics']);
+    return {
+      DefaultRouteSettings: {
+        DetailedMetricsEnabled: Boolean(metrics),
+        ...throttleFrom(process.env),
+      },
+    };
+  },
+
   /** The role of the HTTP API functions (the provider default). */
   apiRole: async (ctx) => {
     const { stage, vpc, functions } = await context(ctx);
@@ -244,4 +288,5 @@ module.exports = {
   secretStatements,
   deliveryStatements,
   vpcFrom,
+  throttleFrom,
 };

@@ -36,6 +36,8 @@ describe('serverless package --stage prod (configured for production)', () => {
       VPC_SUBNET_IDS: 'subnet-0a, subnet-0b',
       VPC_SECURITY_GROUP_IDS: 'sg-0c',
       DATABASE_CA_FILE: '/var/runtime/ca-cert.pem',
+      API_THROTTLE_RATE: '25.5',
+      API_THROTTLE_BURST: '50',
     });
     resources = pkg.template.Resources;
     functions = resourcesOf(pkg.template, 'AWS::Lambda::Function');
@@ -76,6 +78,14 @@ describe('serverless package --stage prod (configured for production)', () => {
     const groups = resourcesOf(pkg.template, 'AWS::Logs::LogGroup');
     expect(groups.length).toBe(functions.length);
     for (const [, g] of groups) expect(g.Properties.RetentionInDays).toBe(90);
+  });
+
+  it('throttles every route of the HTTP API at API_THROTTLE_RATE and API_THROTTLE_BURST', () => {
+    expect(resources.HttpApiStage?.Properties.DefaultRouteSettings).toEqual({
+      DetailedMetricsEnabled: false,
+      ThrottlingRateLimit: 25.5,
+      ThrottlingBurstLimit: 50,
+    });
   });
 
   it('schedules the code clean-up', () => {
