@@ -74,7 +74,8 @@ export async function packageService(
 export interface Statement {
   Effect: string;
   Action: string[];
-  Resource: unknown;
+  Resource?: unknown;
+  NotResource?: unknown;
   Condition?: unknown;
 }
 

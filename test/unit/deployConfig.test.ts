@@ -36,7 +36,12 @@ describe('deploy/serverless.cjs', () => {
   it('grants delivery permissions only for the adapters in use', () => {
     expect(deploy.deliveryStatements({ CODE_DELIVERY: 'webhook' })).toEqual([]);
     expect(deploy.deliveryStatements({ CODE_DELIVERY: 'sns' })).toEqual([
-      { Effect: 'Allow', Action: ['sns:Publish'], Resource: '*' },
+      // Phone numbers only: every SNS ARN (a topic) is excluded.
+      {
+        Effect: 'Allow',
+        Action: ['sns:Publish'],
+        NotResource: sub('arn:${AWS::Partition}:sns:*:*:*'),
+      },
     ]);
     expect(() => deploy.deliveryStatements({ CODE_DELIVERY: 'ses' })).toThrow(
       'SES_FROM_ADDRESS is not set',
