@@ -9,8 +9,14 @@ const { isProductionStage } = require('../lib/stages.cjs');
 
 const SERVICE = 'verification-service';
 const SECRET_SETTINGS = ['DATABASE_URL', 'VERIFICATION_CODE_PEPPER', 'AUTH_JWT_SECRET'];
-/** Functions that use the database role; every other function uses the API role. */
+/** Functions that use the database role. */
 const DATABASE_FUNCTIONS = ['migrate', 'health', 'cleanupCodes'];
+/** The one function that sends codes: the pepper and the senders (SES, SNS). */
+const SEND_FUNCTIONS = ['issueVerificationCode'];
+/** The one function that checks codes: the pepper, no sender. */
+const VERIFY_FUNCTIONS = ['verifyVerificationCode'];
+/** The secrets of every HTTP API function but those two: no pepper. */
+const API_SECRETS = ['DATABASE_URL', 'AUTH_JWT_SECRET'];
 
 const sub = (template) => ({ 'Fn::Sub': template });
 const arnPrefix = (service) =>
@@ -129,8 +135,13 @@ function deliveryStatements(env) {
     });
   }
   if (used.has('sns')) {
-    // SMS sent straight to a phone number has no ARN to scope: Publish needs "*".
-    statements.push({ Effect: 'Allow', Action: ['sns:Publish'], Resource: '*' });
+    // SMS sent straight to a phone number has no ARN to scope; excluding every
+    // ARN leaves phone numbers only, so no topic can be published to.
+    statements.push({
+      Effect: 'Allow',
+      Action: ['sns:Publish'],
+      NotResource: sub('arn:${AWS::Partition}:sns:*:*:*'),
+    });
   }
   return statements;
 }
@@ -186,6 +197,33 @@ function vpcFrom(subnets, groups) {
   return { subnetIds, securityGroupIds };
 }
 
+/** Route throttling of the HTTP API on production stages, when the settings are unset. */
+const THROTTLE_DEFAULTS = { rate: 100, burst: 200 };
+
+/**
+ * The HTTP API's default route throttling from API_THROTTLE_RATE (requests per
+ * second, steady) and API_THROTTLE_BURST (requests at once). A bad value fails
+ * the package, naming the setting: it is template configuration.
+ */
+function throttleFrom(env) {
+  const read = (name, fallback, wholeNumber) => {
+    const raw = String(env[name] ?? '').trim();
+    if (raw === '') return fallback;
+    const ok = wholeNumber ? /^\d+$/.test(raw) : /^\d+(\.\d+)?$/.test(raw);
+    const value = Number(raw);
+    if (!ok || !(value > 0)) {
+      throw new Error(
+        `${name} must be a ${wholeNumber ? 'whole ' : ''}number above 0, got "${env[name]}"`,
+      );
+    }
+    return value;
+  };
+  return {
+    ThrottlingRateLimit: read('API_THROTTLE_RATE', THROTTLE_DEFAULTS.rate, false),
+    ThrottlingBurstLimit: read('API_THROTTLE_BURST', THROTTLE_DEFAULTS.burst, true),
+  };
+}
+
 async function context({ resolveVariable, resolveConfigurationProperty }) {
   const stage = await resolveVariable('sls:stage');
   const vpc = vpcFrom(
@@ -216,16 +254,55 @@ module.exports = {
   /** provider.vpc: attached only when the stage has subnets and security groups. */
   vpc: async (ctx) => (await context(ctx)).vpc,
 
-  /** The role of the HTTP API functions (the provider default). */
+  /**
+   * Properties assigned over those of the HttpApiStage serverless generates:
+   * route throttling (every route, /health included) on production stages,
+   * nothing elsewhere. DefaultRouteSettings is replaced whole, so it keeps the
+   * provider.httpApi.metrics flag serverless put there.
+   */
+  httpApiStageProperties: async ({ resolveVariable, resolveConfigurationProperty }) => {
+    if (!isProductionStage(await resolveVariable('sls:stage'), process.env)) return {};
+    const metrics = await resolveConfigurationProperty(['provider', 'httpApi', 'metrics']);
+    return {
+      DefaultRouteSettings: {
+        DetailedMetricsEnabled: Boolean(metrics),
+        ...throttleFrom(process.env),
+      },
+    };
+  },
+
+  /** The role of the HTTP API functions (the provider default): no pepper, no sender. */
   apiRole: async (ctx) => {
     const { stage, vpc, functions } = await context(ctx);
-    const apiFunctions = functions.filter((f) => !DATABASE_FUNCTIONS.includes(f));
+    const own = [...DATABASE_FUNCTIONS, ...SEND_FUNCTIONS, ...VERIFY_FUNCTIONS];
+    const apiFunctions = functions.filter((f) => !own.includes(f));
     return role(
       [
         logStatement(stage, apiFunctions.length ? apiFunctions : ['*']),
+        ...secretStatements(process.env, API_SECRETS),
+      ],
+      Boolean(vpc),
+    );
+  },
+
+  /** The role of issueVerificationCode: the pepper and the configured senders. */
+  sendCodeRole: async (ctx) => {
+    const { stage, vpc } = await context(ctx);
+    return role(
+      [
+        logStatement(stage, SEND_FUNCTIONS),
         ...secretStatements(process.env, SECRET_SETTINGS),
         ...deliveryStatements(process.env),
       ],
+      Boolean(vpc),
+    );
+  },
+
+  /** The role of verifyVerificationCode: the pepper, and no sender. */
+  verifyCodeRole: async (ctx) => {
+    const { stage, vpc } = await context(ctx);
+    return role(
+      [logStatement(stage, VERIFY_FUNCTIONS), ...secretStatements(process.env, SECRET_SETTINGS)],
       Boolean(vpc),
     );
   },
@@ -244,4 +321,5 @@ module.exports = {
   secretStatements,
   deliveryStatements,
   vpcFrom,
+  throttleFrom,
 };

@@ -47,3 +47,31 @@ export async function checkHealth(deps: HealthDeps): Promise<Health> {
     ? { status: 'ok', database: 'ok' }
     : { status: 'degraded', database: 'ok', schema: 'behind' };
 }
+
+export interface HealthCacheDeps {
+  /** A check that never throws: a database error is already `unavailable`. */
+  check: () => Promise<Health>;
+  /** Milliseconds since the epoch (an injected clock in tests). */
+  now: () => number;
+  /** How long one result answers for; 0 checks on every call. */
+  ttlSeconds: number;
+}
+
+/**
+ * The check behind a per-container cache: within `ttlSeconds` of a check, every
+ * answer (ok, unavailable or schema behind) is reused, and calls that arrive
+ * while a check runs wait for it. GET /health needs no token, so without this a
+ * flood of requests would send one query each.
+ */
+export function cachedHealthCheck(deps: HealthCacheDeps): () => Promise<Health> {
+  const ttlMs = deps.ttlSeconds * 1000;
+  let last: { at: number; result: Promise<Health> } | undefined;
+  return () => {
+    const now = deps.now();
+    // A clock that went back counts as stale.
+    if (last && ttlMs > 0 && now >= last.at && now - last.at < ttlMs) return last.result;
+    const result = deps.check();
+    last = { at: now, result };
+    return result;
+  };
+}

@@ -107,6 +107,14 @@ export function migrationSettings(env: Env): MigrationSettings {
 }
 
 /**
+ * HEALTH_CACHE_SECONDS (5): how long one container reuses a /health database
+ * check; 0 checks on every request.
+ */
+export function healthCacheSeconds(env: Env): number {
+  return intSetting(env, 'HEALTH_CACHE_SECONDS', 5, { min: 0, max: 60 });
+}
+
+/**
  * The environment with secrets resolved: every `X_SECRET_ID` (Secrets Manager id
  * or ARN, or `ssm:/parameter/name`) replaced by `X`, read once per container.
  */

@@ -31,7 +31,9 @@ export async function packageService(
   const out = await mkdtemp(path.join(os.tmpdir(), 'vs-package-'));
   const childEnv: NodeJS.ProcessEnv = { ...process.env };
   for (const name of Object.keys(childEnv)) {
-    if (/^(AWS_|DATABASE_|VERIFICATION_|AUTH_|CODE_|SES_|SNS_|VPC_|SECRETS_)/.test(name)) {
+    if (
+      /^(AWS_|DATABASE_|VERIFICATION_|AUTH_|CODE_|SES_|SNS_|VPC_|SECRETS_|API_THROTTLE_)/.test(name)
+    ) {
       delete childEnv[name];
     }
   }
@@ -39,18 +41,24 @@ export async function packageService(
     ESBUILD_WORK_FOLDER: `.esbuild-test-package-${process.pid}-${path.basename(out)}`,
     SLS_TELEMETRY_DISABLED: '1',
   });
-  await promisify(execFile)(
-    process.execPath,
-    [
-      path.join(ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js'),
-      'package',
-      '--stage',
-      stage,
-      '--package',
-      out,
-    ],
-    { cwd: ROOT, env: childEnv, maxBuffer: 16 * 1024 * 1024 },
-  );
+  try {
+    await promisify(execFile)(
+      process.execPath,
+      [
+        path.join(ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js'),
+        'package',
+        '--stage',
+        stage,
+        '--package',
+        out,
+      ],
+      { cwd: ROOT, env: childEnv, maxBuffer: 16 * 1024 * 1024 },
+    );
+  } catch (err) {
+    // The error carries serverless's output (`stdout`, `stderr`) for the test to read.
+    await rm(out, { recursive: true, force: true });
+    throw err;
+  }
   const files = (await readdir(out)).filter((f) => f.endsWith('.json'));
   const texts = await Promise.all(files.map((f) => readFile(path.join(out, f), 'utf8')));
   const template = JSON.parse(
@@ -66,7 +74,8 @@ export async function packageService(
 export interface Statement {
   Effect: string;
   Action: string[];
-  Resource: unknown;
+  Resource?: unknown;
+  NotResource?: unknown;
   Condition?: unknown;
 }
 

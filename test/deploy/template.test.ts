@@ -36,6 +36,8 @@ describe('serverless package --stage prod (configured for production)', () => {
       VPC_SUBNET_IDS: 'subnet-0a, subnet-0b',
       VPC_SECURITY_GROUP_IDS: 'sg-0c',
       DATABASE_CA_FILE: '/var/runtime/ca-cert.pem',
+      API_THROTTLE_RATE: '25.5',
+      API_THROTTLE_BURST: '50',
     });
     resources = pkg.template.Resources;
     functions = resourcesOf(pkg.template, 'AWS::Lambda::Function');
@@ -78,6 +80,14 @@ describe('serverless package --stage prod (configured for production)', () => {
     for (const [, g] of groups) expect(g.Properties.RetentionInDays).toBe(90);
   });
 
+  it('throttles every route of the HTTP API at API_THROTTLE_RATE and API_THROTTLE_BURST', () => {
+    expect(resources.HttpApiStage?.Properties.DefaultRouteSettings).toEqual({
+      DetailedMetricsEnabled: false,
+      ThrottlingRateLimit: 25.5,
+      ThrottlingBurstLimit: 50,
+    });
+  });
+
   it('schedules the code clean-up', () => {
     const rules = resourcesOf(pkg.template, 'AWS::Events::Rule');
     expect(rules.map(([, r]) => r.Properties.ScheduleExpression)).toContain('rate(1 hour)');
@@ -90,7 +100,12 @@ describe('serverless package --stage prod (configured for production)', () => {
         SecurityGroupIds: ['sg-0c'],
       });
     }
-    for (const role of ['ApiFunctionRole', 'DatabaseFunctionRole']) {
+    for (const role of [
+      'ApiFunctionRole',
+      'DatabaseFunctionRole',
+      'SendCodeFunctionRole',
+      'VerifyCodeFunctionRole',
+    ]) {
       expect(resources[role]?.Properties.ManagedPolicyArns).toEqual([
         sub('arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole'),
       ]);
@@ -101,68 +116,136 @@ describe('serverless package --stage prod (configured for production)', () => {
     const allStatements = (): Statement[] =>
       resourcesOf(pkg.template, 'AWS::IAM::Role').flatMap(([, r]) => statementsOf(r));
 
-    it('uses only the two roles of this service, each function on its group role', () => {
+    const roleOf = (fn: string) =>
+      (resources[`${fn}LambdaFunction`]?.Properties.Role as { 'Fn::GetAtt': [string, string] })[
+        'Fn::GetAtt'
+      ][0];
+    const statements = (name: string) => statementsOf(resources[name] as CfnResource);
+    const secretManagerRead = (...resources: unknown[]) => ({
+      Effect: 'Allow',
+      Action: ['secretsmanager:GetSecretValue'],
+      Resource: resources,
+    });
+    const DATABASE_SECRET = sub(
+      `${ARN('secretsmanager')}:secret:prod/verification/database-??????`,
+    );
+    const PEPPER_SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/pepper-AbC123';
+    const JWT_PARAMETER = {
+      Effect: 'Allow',
+      Action: ['ssm:GetParameter'],
+      Resource: [sub(`${ARN('ssm')}:parameter/prod/verification/jwt-secret`)],
+    };
+    const KMS = {
+      Effect: 'Allow',
+      Action: ['kms:Decrypt'],
+      Resource: ['arn:aws:kms:eu-west-1:123456789012:key/1111-2222'],
+      Condition: {
+        StringEquals: {
+          'kms:ViaService': [
+            sub('secretsmanager.${AWS::Region}.amazonaws.com'),
+            sub('ssm.${AWS::Region}.amazonaws.com'),
+          ],
+        },
+      },
+    };
+    const SES = {
+      Effect: 'Allow',
+      Action: ['ses:SendEmail'],
+      Resource: [
+        sub(`${ARN('ses')}:identity/mail.example.com`),
+        sub(`${ARN('ses')}:identity/no-reply@mail.example.com`),
+      ],
+      Condition: { StringEquals: { 'ses:FromAddress': 'no-reply@mail.example.com' } },
+    };
+    const SNS = {
+      Effect: 'Allow',
+      Action: ['sns:Publish'],
+      NotResource: sub('arn:${AWS::Partition}:sns:*:*:*'),
+    };
+    const logs = (...fns: string[]) => ({
+      Effect: 'Allow',
+      Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      Resource: fns.map((f) =>
+        sub(`${ARN('logs')}:log-group:/aws/lambda/verification-service-prod-${f}:*`),
+      ),
+    });
+
+    it('puts each function on the role of its group', () => {
       expect(
         resourcesOf(pkg.template, 'AWS::IAM::Role')
           .map(([name]) => name)
           .sort(),
-      ).toEqual(['ApiFunctionRole', 'DatabaseFunctionRole']);
+      ).toEqual([
+        'ApiFunctionRole',
+        'DatabaseFunctionRole',
+        'SendCodeFunctionRole',
+        'VerifyCodeFunctionRole',
+      ]);
       for (const name of ['Migrate', 'Health', 'CleanupCodes']) {
+        expect(roleOf(name)).toBe('DatabaseFunctionRole');
+      }
+      expect(roleOf('IssueVerificationCode')).toBe('SendCodeFunctionRole');
+      expect(roleOf('VerifyVerificationCode')).toBe('VerifyCodeFunctionRole');
+      for (const name of ['StaffApprovalCreate', 'StaffApprovalApprove', 'GetMyVerification']) {
         expect(resources[`${name}LambdaFunction`]?.Properties.Role).toEqual({
-          'Fn::GetAtt': ['DatabaseFunctionRole', 'Arn'],
+          'Fn::GetAtt': ['ApiFunctionRole', 'Arn'],
         });
       }
     });
 
-    it('grants no wildcard action, and "*" as a resource only for SMS publish', () => {
+    it('grants no wildcard action and no "*" resource; SMS publish excludes every SNS ARN', () => {
       for (const s of allStatements()) {
         for (const action of s.Action) expect(action).not.toContain('*');
-        if (s.Resource === '*')
-          expect(s).toEqual({ Effect: 'Allow', Action: ['sns:Publish'], Resource: '*' });
+        expect(s.Resource).not.toBe('*');
+        if (s.Action.includes('sns:Publish')) expect(s).toEqual(SNS);
       }
     });
 
-    it('lets the API role read exactly the configured secrets', () => {
-      const api = statementsOf(resources.ApiFunctionRole as CfnResource);
-      expect(api).toContainEqual({
-        Effect: 'Allow',
-        Action: ['secretsmanager:GetSecretValue'],
-        Resource: [
-          sub(`${ARN('secretsmanager')}:secret:prod/verification/database-??????`),
-          'arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/pepper-AbC123',
-        ],
-      });
-      expect(api).toContainEqual({
-        Effect: 'Allow',
-        Action: ['ssm:GetParameter'],
-        Resource: [sub(`${ARN('ssm')}:parameter/prod/verification/jwt-secret`)],
-      });
-      expect(api).toContainEqual({
-        Effect: 'Allow',
-        Action: ['kms:Decrypt'],
-        Resource: ['arn:aws:kms:eu-west-1:123456789012:key/1111-2222'],
-        Condition: {
-          StringEquals: {
-            'kms:ViaService': [
-              sub('secretsmanager.${AWS::Region}.amazonaws.com'),
-              sub('ssm.${AWS::Region}.amazonaws.com'),
-            ],
-          },
-        },
-      });
+    it('lets issueVerificationCode read its secrets, pepper included, and send through SES and SNS only', () => {
+      expect(statements('SendCodeFunctionRole')).toEqual([
+        logs('issueVerificationCode'),
+        secretManagerRead(DATABASE_SECRET, PEPPER_SECRET),
+        JWT_PARAMETER,
+        KMS,
+        SES,
+        SNS,
+      ]);
     });
 
-    it('lets the API role send email only from the SES identity of SES_FROM_ADDRESS', () => {
-      const api = statementsOf(resources.ApiFunctionRole as CfnResource);
-      expect(api).toContainEqual({
-        Effect: 'Allow',
-        Action: ['ses:SendEmail'],
-        Resource: [
-          sub(`${ARN('ses')}:identity/mail.example.com`),
-          sub(`${ARN('ses')}:identity/no-reply@mail.example.com`),
-        ],
-        Condition: { StringEquals: { 'ses:FromAddress': 'no-reply@mail.example.com' } },
-      });
+    it('lets verifyVerificationCode read the pepper, and send nothing', () => {
+      expect(statements('VerifyCodeFunctionRole')).toEqual([
+        logs('verifyVerificationCode'),
+        secretManagerRead(DATABASE_SECRET, PEPPER_SECRET),
+        JWT_PARAMETER,
+        KMS,
+      ]);
+    });
+
+    it('gives the other API functions the database and auth secrets, no pepper and no sender', () => {
+      expect(statements('ApiFunctionRole')).toEqual([
+        logs(
+          'staffApprovalCreate',
+          'staffApprovalList',
+          'staffApprovalGet',
+          'staffApprovalApprove',
+          'staffApprovalReject',
+          'staffApprovalCancel',
+          'getMyVerification',
+          'getUserVerification',
+        ),
+        secretManagerRead(DATABASE_SECRET),
+        JWT_PARAMETER,
+        KMS,
+      ]);
+      for (const name of ['StaffApprovalApprove', 'GetUserVerification']) {
+        const vars = (
+          resources[`${name}LambdaFunction`]?.Properties.Environment as {
+            Variables: Record<string, string>;
+          }
+        ).Variables;
+        expect(vars.VERIFICATION_CODE_PEPPER_SECRET_ID).toBe('');
+        expect(vars.DATABASE_URL_SECRET_ID).toBe('prod/verification/database');
+      }
     });
 
     it('gives the database role only the database secret and its own log groups', () => {

@@ -70,7 +70,7 @@ export function toSpecResponse(
 
 interface HeaderObject {
   required?: boolean;
-  schema?: { type?: string; minimum?: number };
+  schema?: { type?: string; minimum?: number; enum?: string[] };
 }
 
 interface DocumentedResponse {
@@ -152,6 +152,11 @@ export function expectToSatisfySpec(res: SpecResponse): void {
     if (header.schema?.type === 'integer') {
       const ok = /^\d+$/.test(value) && Number(value) >= (header.schema.minimum ?? 0);
       if (!ok) throw new Error(`${where}: header ${name} should be an integer, got ${value}`);
+    }
+    if (header.schema?.enum && !header.schema.enum.includes(value)) {
+      throw new Error(
+        `${where}: header ${name} should be one of ${header.schema.enum.join(', ')}, got ${value}`,
+      );
     }
   }
   const mediaTypes = Object.keys(documented?.content ?? {});

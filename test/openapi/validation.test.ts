@@ -10,7 +10,12 @@ function fake(status: number, body: unknown, headers: Record<string, string> = {
   const text = body === undefined ? '' : JSON.stringify(body);
   return {
     status,
-    headers: new Headers({ 'Content-Type': 'application/json', ...headers }),
+    // What every answer of the service carries; a test may override or drop it.
+    headers: new Headers({
+      'Content-Type': 'application/json',
+      'Cache-Control': 'no-store',
+      ...headers,
+    }),
     body,
     text,
   };
@@ -195,6 +200,16 @@ describe('response validation against openapi.yaml', () => {
     );
   });
 
+  it('rejects an answer without Cache-Control: no-store', () => {
+    const ok = { status: 'ok', database: 'ok' };
+    expect(check('GET', '/health', fake(200, ok, { 'Cache-Control': 'max-age=60' }))).toThrow(
+      /Cache-Control should be one of no-store/,
+    );
+    const bare = fake(200, ok);
+    bare.headers.delete('Cache-Control');
+    expect(check('GET', '/health', bare)).toThrow(/Cache-Control is required/);
+  });
+
   it('rejects a 429 or 503 without a Retry-After header, and a body or media type that is not JSON', () => {
     expect(
       check(
@@ -222,7 +237,7 @@ describe('response validation against openapi.yaml', () => {
     expect(check('GET', '/health', html)).toThrow(/must be object/);
     const mislabelled: ApiResponse = {
       ...fake(200, { status: 'ok', database: 'ok' }),
-      headers: new Headers({ 'Content-Type': 'text/plain' }),
+      headers: new Headers({ 'Content-Type': 'text/plain', 'Cache-Control': 'no-store' }),
     };
     expect(check('GET', '/health', mislabelled)).toThrow(/Content-Type text\/plain/);
   });
@@ -254,7 +269,11 @@ describe('apiClient checks what it receives', () => {
 
   beforeAll(async () => {
     server = http.createServer((_req, res) => {
-      res.writeHead(next.status, { 'Content-Type': 'application/json', ...next.headers });
+      res.writeHead(next.status, {
+        'Content-Type': 'application/json',
+        'Cache-Control': 'no-store',
+        ...next.headers,
+      });
       res.end(next.body);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

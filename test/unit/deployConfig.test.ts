@@ -4,6 +4,7 @@ const deploy = require('../../deploy/serverless.cjs') as {
   secretResource(id: string): { store: string; resource: unknown };
   deliveryStatements(env: Record<string, string>): unknown[];
   vpcFrom(subnets: string, groups: string): unknown;
+  throttleFrom(env: Record<string, string>): unknown;
 };
 
 const sub = (s: string) => ({ 'Fn::Sub': s });
@@ -35,7 +36,12 @@ describe('deploy/serverless.cjs', () => {
   it('grants delivery permissions only for the adapters in use', () => {
     expect(deploy.deliveryStatements({ CODE_DELIVERY: 'webhook' })).toEqual([]);
     expect(deploy.deliveryStatements({ CODE_DELIVERY: 'sns' })).toEqual([
-      { Effect: 'Allow', Action: ['sns:Publish'], Resource: '*' },
+      // Phone numbers only: every SNS ARN (a topic) is excluded.
+      {
+        Effect: 'Allow',
+        Action: ['sns:Publish'],
+        NotResource: sub('arn:${AWS::Partition}:sns:*:*:*'),
+      },
     ]);
     expect(() => deploy.deliveryStatements({ CODE_DELIVERY: 'ses' })).toThrow(
       'SES_FROM_ADDRESS is not set',
@@ -63,5 +69,18 @@ describe('deploy/serverless.cjs', () => {
       securityGroupIds: ['sg-1'],
     });
     expect(() => deploy.vpcFrom('subnet-1', '')).toThrow('must be set together');
+  });
+
+  it('reads route throttling with defaults, and names a bad setting', () => {
+    expect(deploy.throttleFrom({})).toEqual({
+      ThrottlingRateLimit: 100,
+      ThrottlingBurstLimit: 200,
+    });
+    expect(deploy.throttleFrom({ API_THROTTLE_RATE: '0.5', API_THROTTLE_BURST: '10' })).toEqual({
+      ThrottlingRateLimit: 0.5,
+      ThrottlingBurstLimit: 10,
+    });
+    expect(() => deploy.throttleFrom({ API_THROTTLE_RATE: '1e3' })).toThrow(/API_THROTTLE_RATE/);
+    expect(() => deploy.throttleFrom({ API_THROTTLE_BURST: '0' })).toThrow(/API_THROTTLE_BURST/);
   });
 });

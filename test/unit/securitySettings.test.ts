@@ -1,7 +1,12 @@
 import { DatabaseError } from 'sequelize';
 import { errorResponse } from '../../lib/http';
 import { errorForLog, logger } from '../../lib/logger';
-import { databaseSettings, envForStartCheck, stageOf } from '../../lib/settings';
+import {
+  databaseSettings,
+  envForStartCheck,
+  healthCacheSeconds,
+  stageOf,
+} from '../../lib/settings';
 import { deliverySettings } from '../../lib/verification/settings';
 
 // The settings rules of the security baseline, one describe per rule.
@@ -109,5 +114,18 @@ describe('error logs', () => {
     expect(output).toContain('unhandled error');
     expect(output).toContain('users_email_key');
     expect(output).not.toContain(ADDRESS);
+  });
+});
+
+describe('health check reuse', () => {
+  it('reuses a check for 5 seconds by default; 0 turns it off; a bad value names the setting', () => {
+    expect(healthCacheSeconds({})).toBe(5);
+    expect(healthCacheSeconds({ HEALTH_CACHE_SECONDS: '0' })).toBe(0);
+    expect(healthCacheSeconds({ HEALTH_CACHE_SECONDS: '30' })).toBe(30);
+    for (const bad of ['-1', 'five', '2.5', '61']) {
+      expect(() => healthCacheSeconds({ HEALTH_CACHE_SECONDS: bad })).toThrow(
+        /HEALTH_CACHE_SECONDS/,
+      );
+    }
   });
 });
