@@ -21,6 +21,8 @@ export interface FloorSettings {
   cooldownSeconds: number;
   maxPerHour: number;
   maxPerDestinationPerHour: number;
+  /** Wrong codes per user and channel in 24 hours before sends and verifies stop. */
+  maxFailedPerDay: number;
 }
 
 interface Reply {
@@ -45,9 +47,13 @@ const SEND = `
   ), d AS (
     SELECT count(*)::int AS n, min(created_at) AS first FROM verification_codes
     WHERE destination = $3 AND created_at > $4::timestamptz - interval '1 hour'
+  ), f AS (
+    SELECT coalesce(sum(attempts), 0)::int AS n FROM verification_codes
+    WHERE user_id = $1 AND channel = $2 AND attempts > 0
+      AND created_at > $4::timestamptz - interval '24 hours'
   ), ok AS (
     SELECT (u.last IS NULL OR u.last <= $4::timestamptz - make_interval(secs => $5::int))
-           AND u.n < $6::int AND d.n < $7::int AS allowed FROM u, d
+           AND u.n < $6::int AND d.n < $7::int AND f.n < $12::int AS allowed FROM u, d, f
   ), s AS (
     UPDATE verification_codes SET superseded_at = $4
     WHERE user_id = $1 AND channel = $2 AND consumed_at IS NULL AND superseded_at IS NULL
@@ -65,7 +71,10 @@ const SEND = `
 
 const READ = `
   SELECT u.email, u.phone, c.id, c.destination, c.code_hash, c.attempts, c.max_attempts,
-         c.expires_at
+         c.expires_at,
+         (SELECT coalesce(sum(attempts), 0)::int FROM verification_codes
+          WHERE user_id = $1 AND channel = $2 AND attempts > 0
+            AND created_at > $3::timestamptz - interval '24 hours') AS failed
   FROM users u
   LEFT JOIN verification_codes c ON c.user_id = u.id AND c.channel = $2
    AND c.consumed_at IS NULL AND c.superseded_at IS NULL
@@ -158,7 +167,9 @@ export class Floor {
       if (status === 'verified' || status === `${channel}_verified`) {
         return await this.rollback(fail(409, 'already_verified'));
       }
-      const destination: string | null = channel === 'email' ? user.email : user.phone;
+      // Limits count, and codes bind to, the lowercased email (as the service does).
+      const destination: string | null =
+        channel === 'email' ? (user.email?.toLowerCase() ?? null) : user.phone;
       if (!destination) return await this.rollback(fail(422, 'no_destination'));
       const hash = hmac(s.pepper, [id, userId, channel, destination, code]);
       const row = (
@@ -174,6 +185,7 @@ export class Floor {
           hash,
           s.maxAttempts,
           expiresAt.toISOString(),
+          s.maxFailedPerDay,
         ])
       ).rows[0];
       if (!row.allowed) return await this.rollback(fail(429, 'rate_limited'));
@@ -217,9 +229,11 @@ export class Floor {
       return fail(400, 'invalid_request');
     }
     const now = new Date();
-    const row = (await this.client.query(READ, [userId, channel])).rows[0];
+    const row = (await this.client.query(READ, [userId, channel, new Date().toISOString()]))
+      .rows[0];
     if (!row) return fail(401, 'unauthorized');
-    const current = channel === 'email' ? row.email : row.phone;
+    if (row.failed >= this.settings.maxFailedPerDay) return fail(429, 'too_many_attempts');
+    const current = channel === 'email' ? row.email?.toLowerCase() : row.phone;
     if (!row.id || row.destination !== current) return fail(404, 'no_active_code');
     if (row.expires_at.getTime() <= now.getTime()) return fail(410, 'code_expired');
     if (row.attempts >= row.max_attempts) return fail(429, 'too_many_attempts');

@@ -57,6 +57,7 @@ const floorSettings: FloorSettings = {
   cooldownSeconds: 0,
   maxPerHour: 1000,
   maxPerDestinationPerHour: 10000,
+  maxFailedPerDay: 20,
 };
 
 interface Target {
