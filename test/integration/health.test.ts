@@ -36,6 +36,18 @@ afterAll(async () => {
   await Promise.all(databases.map((d) => d.drop()));
 });
 
+/** A handle on a port where nothing listens (closed after the file). */
+async function unreachableDatabase() {
+  const port = await freePort();
+  const db = createDatabase({
+    databaseUrl: `postgres://postgres@127.0.0.1:${port}/nothing`,
+    caFile: undefined,
+    connectTimeoutMs: 1000,
+  });
+  handles.push(db);
+  return db;
+}
+
 describe('checkHealth against PostgreSQL', () => {
   it('is ok with every shipped migration applied, in one query', async () => {
     const db = await database({ migrated: true });
@@ -93,13 +105,7 @@ describe('checkHealth against PostgreSQL', () => {
   });
 
   it('throws when the database does not answer', async () => {
-    const port = await freePort();
-    const db = createDatabase({
-      databaseUrl: `postgres://postgres@127.0.0.1:${port}/nothing`,
-      caFile: undefined,
-      connectTimeoutMs: 1000,
-    });
-    handles.push(db);
+    const db = await unreachableDatabase();
     await expect(
       checkHealth({ sequelize: db.sequelize, requiredMigrations: required }),
     ).rejects.toThrow();
@@ -163,13 +169,7 @@ describe('cachedHealthCheck (one query per window per container)', () => {
   });
 
   it('reuses an unavailable answer for the window: a flood during an outage is one attempt', async () => {
-    const port = await freePort();
-    const db = createDatabase({
-      databaseUrl: `postgres://postgres@127.0.0.1:${port}/nothing`,
-      caFile: undefined,
-      connectTimeoutMs: 1000,
-    });
-    handles.push(db);
+    const db = await unreachableDatabase();
     const { sequelize, sent } = counting(db.sequelize);
     const { check, clock } = cached(sequelize, 5);
     for (let i = 0; i < 5; i += 1) expect(await check()).toEqual(unavailable);

@@ -1,14 +1,14 @@
 import pg from 'pg';
 import { QueryTypes } from 'sequelize';
-import { createDatabase, Database } from '../../lib/db';
-import type { CodeMessage, CodeSender } from '../../lib/delivery/types';
+import type { Database } from '../../lib/db';
 import { AppError, HttpError, toHttpError } from '../../lib/errors';
 import { abuseSettings } from '../../lib/verification/abuseSettings';
 import { issueCode, SendRequest, verifyCode } from '../../lib/verification/service';
 import { verificationSettings } from '../../lib/verification/settings';
 import type { Channel, VerificationStatus } from '../../models';
 import { buildUser, unique } from '../helpers/factories';
-import { createTestDatabase, TestDatabase } from '../helpers/testDatabase';
+import { openServiceDatabase, RecordingSender } from '../helpers/serviceHarness';
+import type { TestDatabase } from '../helpers/testDatabase';
 
 // Abuse resistance at the service level, against real PostgreSQL: phone numbers,
 // country permissions and budgets, the per-address limit, and the order of a
@@ -21,25 +21,13 @@ let testDb: TestDatabase;
 let db: Database;
 
 beforeAll(async () => {
-  testDb = await createTestDatabase();
-  // Room for the concurrency tests: every parallel call gets its own connection.
-  db = createDatabase(
-    { databaseUrl: testDb.url, caFile: undefined, connectTimeoutMs: 10000 },
-    { max: 30 },
-  );
+  ({ testDb, db } = await openServiceDatabase());
 });
 
 afterAll(async () => {
   await db?.sequelize.close();
   await testDb?.drop();
 });
-
-class RecordingSender implements CodeSender {
-  messages: CodeMessage[] = [];
-  async send(message: CodeMessage) {
-    this.messages.push(message);
-  }
-}
 
 /** A clock, a sender and settings from an environment (the pepper added). */
 function harness(env: Record<string, string> = {}, start = START) {

@@ -1,7 +1,6 @@
 import pg from 'pg';
 import { QueryTypes } from 'sequelize';
-import { createDatabase, Database } from '../../lib/db';
-import type { CodeMessage, CodeSender } from '../../lib/delivery/types';
+import type { Database } from '../../lib/db';
 import { AppError, HttpError, toHttpError } from '../../lib/errors';
 import {
   getVerification,
@@ -12,7 +11,8 @@ import {
 import { verificationSettings, VerificationSettings } from '../../lib/verification/settings';
 import type { Channel, User } from '../../models';
 import { buildUser, unique } from '../helpers/factories';
-import { createTestDatabase, TestDatabase } from '../helpers/testDatabase';
+import { openServiceDatabase, RecordingSender } from '../helpers/serviceHarness';
+import type { TestDatabase } from '../helpers/testDatabase';
 
 const PEPPER = 'integration-test-pepper-0123456789';
 const START = Date.parse('2026-11-26T20:00:00.000Z');
@@ -21,33 +21,13 @@ let testDb: TestDatabase;
 let db: Database;
 
 beforeAll(async () => {
-  testDb = await createTestDatabase();
-  // Room for the concurrency tests: every parallel call gets its own connection.
-  db = createDatabase(
-    { databaseUrl: testDb.url, caFile: undefined, connectTimeoutMs: 10000 },
-    { max: 30 },
-  );
+  ({ testDb, db } = await openServiceDatabase());
 });
 
 afterAll(async () => {
   await db?.sequelize.close();
   await testDb?.drop();
 });
-
-/** A sender that records what it was asked to deliver, or fails on demand. */
-class RecordingSender implements CodeSender {
-  messages: CodeMessage[] = [];
-  failing = false;
-  async send(message: CodeMessage) {
-    this.messages.push(message);
-    if (this.failing) throw new Error('provider down');
-  }
-  last(): CodeMessage {
-    const m = this.messages[this.messages.length - 1];
-    if (!m) throw new Error('nothing sent');
-    return m;
-  }
-}
 
 interface Harness {
   deps: VerificationDeps;
