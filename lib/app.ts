@@ -1,4 +1,5 @@
 import type { User } from '../models';
+import { idempotencySettings, type IdempotencySettings } from './idempotency/request';
 import { onceAsync } from './once';
 import {
   authenticate,
@@ -27,6 +28,7 @@ export interface ApiSettings {
   database: DatabaseSettings;
   auth: AuthSettings;
   staffApprovals: StaffApprovalSettings;
+  idempotency: IdempotencySettings;
 }
 
 export function apiSettings(env: Env): ApiSettings {
@@ -35,6 +37,7 @@ export function apiSettings(env: Env): ApiSettings {
     database: databaseSettings(env),
     auth: authSettings(env),
     staffApprovals: staffApprovalSettings(env),
+    idempotency: idempotencySettings(env),
   };
 }
 

@@ -32,6 +32,9 @@ export interface CodeCleanupDeps {
 
 export interface CodeCleanupResult {
   deleted: number;
+  /** Idempotency keys whose time to live had passed. */
+  idempotencyKeysDeleted: number;
+  /** DELETE statements on verification_codes. */
   batches: number;
   /** False when the run stopped at its batch cap or time budget with rows left. */
   complete: boolean;
@@ -52,29 +55,53 @@ const DELETE_BATCH = `
   )
   RETURNING id`;
 
+// Idempotency-Key rows past their time to live (IDEMPOTENCY_KEY_TTL_SECONDS),
+// oldest first along idempotency_keys_expires_at_idx.
+const DELETE_KEYS_BATCH = `
+  DELETE FROM idempotency_keys
+  WHERE ctid IN (
+    SELECT ctid FROM idempotency_keys
+    WHERE expires_at <= :now
+    ORDER BY expires_at
+    LIMIT :batchSize
+    FOR UPDATE SKIP LOCKED
+  )
+  RETURNING 1`;
+
 /**
  * Deletes consumed, superseded and expired verification codes created more than
  * `retentionDays` before `now`, in batches. An active code (unconsumed,
- * unsuperseded, unexpired) is never deleted, however old.
+ * unsuperseded, unexpired) is never deleted, however old. Then the
+ * Idempotency-Key rows whose time to live has passed.
  */
 export async function cleanupVerificationCodes(deps: CodeCleanupDeps): Promise<CodeCleanupResult> {
   const { batchSize, maxBatches, retentionDays } = deps.settings;
   const now = deps.now();
   const cutoff = new Date(now.getTime() - retentionDays * 24 * 60 * 60 * 1000);
-  let deleted = 0;
-  let batches = 0;
-  let complete = false;
-  while (batches < maxBatches && (deps.timeLeftMs?.() ?? Infinity) > 0) {
-    const rows = await deps.sequelize.query(DELETE_BATCH, {
-      replacements: { cutoff, now, batchSize },
-      type: QueryTypes.SELECT,
-    });
-    batches += 1;
-    deleted += rows.length;
-    if (rows.length < batchSize) {
-      complete = true;
-      break;
+  const timeLeft = () => (deps.timeLeftMs?.() ?? Infinity) > 0;
+  // Each table gets up to maxBatches batches per run.
+  const drain = async (sql: string, replacements: Record<string, unknown>) => {
+    let rowsDeleted = 0;
+    let batches = 0;
+    let done = false;
+    while (batches < maxBatches && timeLeft()) {
+      const rows = await deps.sequelize.query(sql, { replacements, type: QueryTypes.SELECT });
+      batches += 1;
+      rowsDeleted += rows.length;
+      if (rows.length < batchSize) {
+        done = true;
+        break;
+      }
     }
-  }
-  return { deleted, batches, complete, cutoff: cutoff.toISOString() };
+    return { rowsDeleted, batches, done };
+  };
+  const codes = await drain(DELETE_BATCH, { cutoff, now, batchSize });
+  const keys = await drain(DELETE_KEYS_BATCH, { now, batchSize });
+  return {
+    deleted: codes.rowsDeleted,
+    idempotencyKeysDeleted: keys.rowsDeleted,
+    batches: codes.batches,
+    complete: codes.done && keys.done,
+    cutoff: cutoff.toISOString(),
+  };
 }

@@ -110,6 +110,15 @@ export interface SqlSession {
   rows<R>(text: string, values?: readonly unknown[]): Promise<R[]>;
 }
 
+/** A session inside `inTransaction`. */
+export interface TransactionSession extends SqlSession {
+  /**
+   * Runs one last statement (its values written in as literals) and COMMIT in
+   * a single round trip; the transaction then ends when `work` returns.
+   */
+  commitWith(statement: string): Promise<void>;
+}
+
 /** The part of the pooled `pg` client and of Sequelize's pool used here (untyped by Sequelize). */
 interface PgConnection {
   query(text: string, values?: readonly unknown[]): Promise<{ rows: unknown[] }>;
@@ -139,19 +148,30 @@ export function withSession<T>(
  */
 export function inTransaction<T>(
   sequelize: Sequelize,
-  work: (sql: SqlSession) => Promise<T>,
+  work: (sql: TransactionSession) => Promise<T>,
 ): Promise<T> {
   return onPooledConnection(sequelize, async (sql, discard) => {
     await sql.rows('BEGIN');
+    let committed = false;
+    const tx: TransactionSession = {
+      rows: sql.rows,
+      async commitWith(statement: string) {
+        // No parameters: the simple query protocol, which takes several
+        // statements at once. An error in the first skips the COMMIT.
+        await sql.rows(`${statement};\nCOMMIT`);
+        committed = true;
+      },
+    };
     let result: T;
     try {
-      result = await work(sql);
+      result = await work(tx);
     } catch (err) {
+      if (committed) throw err;
       // A session whose ROLLBACK failed may still be inside the transaction.
       await sql.rows('ROLLBACK').catch(discard);
       throw err;
     }
-    await sql.rows('COMMIT');
+    if (!committed) await sql.rows('COMMIT');
     return result;
   });
 }

@@ -30,12 +30,14 @@ export const ERRORS = {
     "The user's address for this channel is not the one recorded when the request was filed",
   ),
   too_many_pending: entry(409, 'This user has too many pending requests'),
+  idempotency_key_in_use: entry(409, 'A request with this Idempotency-Key is still running'),
   code_expired: entry(410, 'The code has expired; request a new one'),
   invalid_code: entry(422, 'The code is not correct'),
   no_destination: entry(422, 'The user has no address for this channel'),
   invalid_destination: entry(422, 'The phone number is not a valid number'),
   destination_not_allowed: entry(422, 'Codes cannot be sent to phone numbers of this country'),
   invalid_details: entry(422, 'The request names no valid channel'),
+  idempotency_key_reused: entry(422, 'This Idempotency-Key was used for a different request'),
   rate_limited: entry(429, 'Too many codes requested; try again later'),
   too_many_attempts: entry(429, 'This code has no attempts left; request a new one'),
   country_rate_limited: entry(
@@ -100,6 +102,20 @@ export function toHttpError(err: AppError): HttpError {
   const headers: Record<string, string> =
     err.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(err.retryAfterSeconds) };
   return new HttpError(err.status, err.code, err.message, err.details, headers);
+}
+
+/** An error answer as it is sent (and stored for an Idempotency-Key): status, JSON body, Retry-After. */
+export function errorAnswerOf(err: AppError): {
+  status: number;
+  body: string;
+  retryAfter: number | null;
+} {
+  const http = toHttpError(err);
+  return {
+    status: http.status,
+    body: JSON.stringify({ error: { code: http.code, message: http.message, ...http.details } }),
+    retryAfter: err.retryAfterSeconds ?? null,
+  };
 }
 
 export const badRequest = (message: string, details: Record<string, unknown> = {}) =>

@@ -9,6 +9,7 @@ import { endInvocation } from './db';
 import { AppError, badRequest, HttpError, serviceUnavailable, toHttpError } from './errors';
 import { jsonDeeperThan } from './jsonDepth';
 import { errorForLog, logger } from './logger';
+import type { StoredAnswer } from './idempotency/request';
 import { type InputSource, messageFor } from './validationMessages';
 
 export type HttpEvent = APIGatewayProxyEventV2;
@@ -59,15 +60,17 @@ export function validate<S extends z.ZodMiniType>(
   return result.data;
 }
 
-/** Parses and validates a JSON body (a missing body counts as `{}` only when allowed). */
-export function parseBody<S extends z.ZodMiniType>(
+/**
+ * The parsed JSON body of a request, or undefined when there is none (a 400
+ * when one is required). Checked for size, syntax, shape (an object) and depth.
+ */
+export function readJsonBody(
   event: HttpEvent,
-  schema: S,
   opts: { optional?: boolean } = {},
-): z.infer<S> {
+): Record<string, unknown> | undefined {
   let raw = event.body;
   if (raw === undefined || raw === null || raw === '') {
-    if (opts.optional) return validate(schema, {});
+    if (opts.optional) return undefined;
     throw badRequest('A JSON body is required');
   }
   if (event.isBase64Encoded) raw = Buffer.from(raw, 'base64').toString('utf8');
@@ -86,7 +89,16 @@ export function parseBody<S extends z.ZodMiniType>(
   if (jsonDeeperThan(parsed, MAX_BODY_DEPTH)) {
     throw badRequest(`The body nests deeper than ${MAX_BODY_DEPTH} levels`);
   }
-  return validate(schema, parsed);
+  return parsed as Record<string, unknown>;
+}
+
+/** Parses and validates a JSON body (a missing body counts as `{}` only when allowed). */
+export function parseBody<S extends z.ZodMiniType>(
+  event: HttpEvent,
+  schema: S,
+  opts: { optional?: boolean } = {},
+): z.infer<S> {
+  return validate(schema, readJsonBody(event, opts) ?? {});
 }
 
 const UNAVAILABLE_SQLSTATES = new Set(['53300', '53400', '57P01', '57P02', '57P03']);
@@ -123,6 +135,23 @@ function errorAnswer(err: HttpError): HttpResponse {
     { error: { code: err.code, message: err.message, ...err.details } },
     err.headers,
   );
+}
+
+/** An answer stored for an Idempotency-Key, sent as it was (plus extra headers). */
+export function storedAnswerResponse(
+  answer: StoredAnswer,
+  headers: Record<string, string> = {},
+): HttpResponse {
+  return {
+    statusCode: answer.status,
+    headers: {
+      'Content-Type': 'application/json',
+      'Cache-Control': 'no-store',
+      ...(answer.retryAfter === null ? {} : { 'Retry-After': String(answer.retryAfter) }),
+      ...headers,
+    },
+    body: answer.body,
+  };
 }
 
 /** Maps anything thrown by a handler to a response; 5xx answers never carry the cause. */

@@ -1,7 +1,25 @@
 import type * as z from 'zod/mini';
 import type { User } from '../models';
 import { apiContext, ApiContext, checkApiSettingsAtStart } from './app';
-import { handleHttp, HttpHandler, HttpResponse, json, parseBody, validate } from './http';
+import {
+  handleHttp,
+  header,
+  HttpEvent,
+  HttpHandler,
+  HttpResponse,
+  json,
+  readJsonBody,
+  storedAnswerResponse,
+  validate,
+} from './http';
+import {
+  IDEMPOTENCY_KEY_HEADER,
+  IdempotentRequest,
+  parseIdempotencyKey,
+  REPLAYED_HEADER,
+  requestFingerprint,
+} from './idempotency/request';
+import { runKeyed } from './idempotency/run';
 import { requireStaff } from './policies';
 
 /**
@@ -46,6 +64,12 @@ export interface Route<A extends Auth, C, P, Q, B> {
   bodyOptional?: boolean;
   /** The status of a success (default 200). */
   status?: number;
+  /**
+   * The route takes an `Idempotency-Key` (every POST does): the service gets
+   * the key as `idempotency` and stores its answer with its effect; refusals
+   * are stored here, and a repeat is answered from the store.
+   */
+  idempotent?: boolean;
 }
 
 export interface RouteInput<A extends Auth, C, P, Q, B> {
@@ -56,6 +80,8 @@ export interface RouteInput<A extends Auth, C, P, Q, B> {
   body: Parsed<B>;
   /** The client address as API Gateway saw it (requestContext.http.sourceIp), never a header. */
   sourceIp: string | undefined;
+  /** The request's Idempotency-Key, on an idempotent route that was given one. */
+  idempotency: IdempotentRequest | undefined;
 }
 
 /** Builds a Lambda handler from a route declaration and its one service call. */
@@ -91,11 +117,38 @@ export function httpHandler<
     const query = route.query
       ? validate(route.query, event.queryStringParameters ?? {}, { kind: 'query' })
       : undefined;
-    const body = route.body
-      ? parseBody(event, route.body, { optional: route.bodyOptional === true })
+    const rawBody = route.body
+      ? readJsonBody(event, { optional: route.bodyOptional === true })
+      : undefined;
+    const body = route.body ? validate(route.body, rawBody ?? {}) : undefined;
+    const status = route.status ?? 200;
+    const idempotency = route.idempotent
+      ? keyedRequest(event, typeof caller === 'number' ? caller : caller.id, status, rawBody, ctx)
       : undefined;
     const sourceIp = event.requestContext?.http?.sourceIp;
-    const input = { caller, ctx, params, query, body, sourceIp } as RouteInput<A, C, P, Q, B>;
-    return json(route.status ?? 200, await fn(input));
+    const input = { caller, ctx, params, query, body, sourceIp, idempotency };
+    const run = () => fn(input as RouteInput<A, C, P, Q, B>);
+    if (!idempotency) return json(status, await run());
+    const outcome = await runKeyed(ctx.db.sequelize, idempotency, ctx.now, run);
+    return 'replay' in outcome
+      ? storedAnswerResponse(outcome.replay, { [REPLAYED_HEADER]: 'true' })
+      : json(status, outcome.value);
   });
+}
+
+/** The request's Idempotency-Key (a 400 when malformed), or undefined without one. */
+function keyedRequest(
+  event: HttpEvent,
+  userId: number,
+  status: number,
+  rawBody: unknown,
+  ctx: ApiContext,
+): IdempotentRequest | undefined {
+  const key = parseIdempotencyKey(header(event, IDEMPOTENCY_KEY_HEADER));
+  if (key === undefined) return undefined;
+  const method = event.requestContext?.http?.method ?? 'POST';
+  const route =
+    event.routeKey && event.routeKey !== '$default' ? event.routeKey : `${method} ${event.rawPath}`;
+  const fingerprint = requestFingerprint({ ...event.pathParameters }, rawBody);
+  return new IdempotentRequest(userId, route, key, fingerprint, status, ctx.settings.idempotency);
 }

@@ -5,7 +5,13 @@ import { approveBodySchema } from './schemas';
 
 /** POST /staff-approval-requests/{id}/approve `{note?}` */
 export const handler = httpHandler(
-  { auth: 'staff', params: requestIdParams, body: approveBodySchema, bodyOptional: true },
-  async ({ caller, params, body, ctx }) =>
-    decideRequest(depsOf(ctx), caller, params.id, 'approved', body.note),
+  {
+    auth: 'staff',
+    params: requestIdParams,
+    body: approveBodySchema,
+    bodyOptional: true,
+    idempotent: true,
+  },
+  async ({ caller, params, body, ctx, idempotency }) =>
+    decideRequest(depsOf(ctx), caller, params.id, 'approved', body.note, idempotency),
 );

@@ -5,6 +5,13 @@ import { cancelBodySchema } from './schemas';
 
 /** POST /staff-approval-requests/{id}/cancel (no body, or `{}`) */
 export const handler = httpHandler(
-  { auth: 'user', params: requestIdParams, body: cancelBodySchema, bodyOptional: true },
-  async ({ caller, params, ctx }) => cancelRequest(depsOf(ctx), caller, params.id),
+  {
+    auth: 'user',
+    params: requestIdParams,
+    body: cancelBodySchema,
+    bodyOptional: true,
+    idempotent: true,
+  },
+  async ({ caller, params, ctx, idempotency }) =>
+    cancelRequest(depsOf(ctx), caller, params.id, idempotency),
 );

@@ -5,6 +5,7 @@ import { createRequestSchema } from './schemas';
 
 /** POST /staff-approval-requests */
 export const handler = httpHandler(
-  { auth: 'user', body: createRequestSchema, status: 201 },
-  async ({ caller, body, ctx }) => createRequest(depsOf(ctx), caller, body),
+  { auth: 'user', body: createRequestSchema, status: 201, idempotent: true },
+  async ({ caller, body, ctx, idempotency }) =>
+    createRequest(depsOf(ctx), caller, body, idempotency),
 );

@@ -5,7 +5,7 @@ import { rejectBodySchema } from './schemas';
 
 /** POST /staff-approval-requests/{id}/reject `{note}` */
 export const handler = httpHandler(
-  { auth: 'staff', params: requestIdParams, body: rejectBodySchema },
-  async ({ caller, params, body, ctx }) =>
-    decideRequest(depsOf(ctx), caller, params.id, 'rejected', body.note),
+  { auth: 'staff', params: requestIdParams, body: rejectBodySchema, idempotent: true },
+  async ({ caller, params, body, ctx, idempotency }) =>
+    decideRequest(depsOf(ctx), caller, params.id, 'rejected', body.note, idempotency),
 );

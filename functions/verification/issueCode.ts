@@ -12,7 +12,8 @@ export const handler = httpHandler(
     startChecks: [checkVerificationSettingsAtStart],
     body: issueCodeBody,
     status: 201,
+    idempotent: true,
   },
-  async ({ caller, body, ctx, sourceIp }) =>
-    issueCode(ctx.deps, caller, body.channel, { sourceIp }),
+  async ({ caller, body, ctx, sourceIp, idempotency }) =>
+    issueCode(ctx.deps, caller, body.channel, { sourceIp, idempotency }),
 );

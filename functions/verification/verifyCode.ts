@@ -11,6 +11,8 @@ export const handler = httpHandler(
     context: verificationContext,
     startChecks: [checkVerificationSettingsAtStart],
     body: verifyCodeBody,
+    idempotent: true,
   },
-  async ({ caller, body, ctx }) => verifyCode(ctx.deps, caller, body.channel, body.code),
+  async ({ caller, body, ctx, idempotency }) =>
+    verifyCode(ctx.deps, caller, body.channel, body.code, idempotency),
 );

@@ -1,4 +1,6 @@
 import { AppError, badRequest, forbidden, serviceUnavailable } from '../errors';
+import type { IdempotentRequest } from '../idempotency/request';
+import { idempotentTransaction } from '../idempotency/transaction';
 import { canFileRequestAbout, type Caller } from '../policies';
 import { COLUMNS, selectRows, toJson } from './rows';
 import {
@@ -46,6 +48,7 @@ export async function createRequest(
   deps: StaffApprovalDeps,
   caller: Caller,
   input: CreateInput,
+  idem?: IdempotentRequest,
 ): Promise<ApprovalRequestJson> {
   const subjectId = input.userId ?? caller.id;
   if (!canFileRequestAbout(caller, subjectId)) {
@@ -67,7 +70,8 @@ export async function createRequest(
   // manual_verification records the subject's current address for its channel.
   const channel = input.requestType === MANUAL_VERIFICATION ? (details.channel as string) : null;
   try {
-    const rows = await deps.sequelize.transaction(async (transaction) => {
+    const now = deps.now();
+    return await idempotentTransaction(deps.sequelize, idem, now, async (transaction) => {
       // Bounded waits: a stalled holder (say, a Lambda killed mid-transaction)
       // is cut off by the server instead of blocking every later create.
       await deps.sequelize.query(
@@ -83,7 +87,7 @@ export async function createRequest(
       // when this container's clock lags another's; and the count of the
       // subject's pending requests (the bounded queue) cannot race another insert.
       // One statement: nothing is inserted when the queue is full.
-      return selectRows(
+      const rows = await selectRows(
         deps,
         `INSERT INTO staff_approval_requests
            (id, user_id, requested_by, request_type, details, status, created_at, updated_at)
@@ -105,20 +109,20 @@ export async function createRequest(
           caller.id,
           input.requestType,
           JSON.stringify(details),
-          deps.now(),
+          now,
           channel,
           deps.maxPendingPerUser,
         ],
         transaction,
       );
+      if (!rows[0]) {
+        throw new AppError(
+          'too_many_pending',
+          `This user has ${deps.maxPendingPerUser} pending requests; wait for a decision`,
+        );
+      }
+      return toJson(rows[0], caller);
     });
-    if (!rows[0]) {
-      throw new AppError(
-        'too_many_pending',
-        `This user has ${deps.maxPendingPerUser} pending requests; wait for a decision`,
-      );
-    }
-    return toJson(rows[0], caller);
   } catch (err) {
     throw insertFailure(err, input.requestType) ?? err;
   }

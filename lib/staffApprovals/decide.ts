@@ -1,6 +1,8 @@
 import { QueryTypes, Transaction } from 'sequelize';
 import { withChannelVerifiedSql, type Channel } from '../../models';
 import { AppError, badRequest, forbidden, notFound } from '../errors';
+import type { IdempotentRequest } from '../idempotency/request';
+import { idempotentTransaction } from '../idempotency/transaction';
 import {
   canCancelRequest,
   canReviewRequest,
@@ -62,11 +64,12 @@ export async function decideRequest(
   id: string,
   decision: 'approved' | 'rejected',
   note: string | undefined,
+  idem?: IdempotentRequest,
 ): Promise<ApprovalRequestJson> {
   requireStaff(caller);
   if (decision === 'rejected' && !note?.trim()) throw badRequest('note is required to reject');
   const now = deps.now();
-  return deps.sequelize.transaction(async (transaction) => {
+  return idempotentTransaction(deps.sequelize, idem, now, async (transaction) => {
     // The last line is canReviewRequest for a staff caller.
     const [row] = await selectRows(
       deps,
@@ -132,8 +135,10 @@ export async function cancelRequest(
   deps: StaffApprovalDeps,
   caller: Caller,
   id: string,
+  idem?: IdempotentRequest,
 ): Promise<ApprovalRequestJson> {
-  return deps.sequelize.transaction(async (transaction) => {
+  const now = deps.now();
+  return idempotentTransaction(deps.sequelize, idem, now, async (transaction) => {
     // requested_by = caller is canCancelRequest.
     const [row] = await selectRows(
       deps,
@@ -141,7 +146,7 @@ export async function cancelRequest(
        SET status = 'cancelled', updated_at = $3
        WHERE id = $1 AND status = 'pending' AND requested_by = $2
        RETURNING ${COLUMNS}`,
-      [id, caller.id, deps.now()],
+      [id, caller.id, now],
       transaction,
     );
     if (!row) return whyNotUpdated(deps, caller, id, 'cancel', transaction);

@@ -9,9 +9,24 @@ import {
   VerificationStatus,
   withChannelVerified,
 } from '../../models';
-import { inTransaction, withSession } from '../db';
+import { inTransaction, type TransactionSession, withSession } from '../db';
+import {
+  answerFromPrior,
+  keyInUse,
+  type IdempotentRequest,
+  type StoredAnswer,
+} from '../idempotency/request';
+import {
+  claimCte,
+  DELIVERED_SQL,
+  insertAnswerLiteral,
+  priorColumns,
+  priorOf,
+  settlePrior,
+  type PriorColumns,
+} from '../idempotency/store';
 import type { CodeSender } from '../delivery/types';
-import { AppError, badRequest, notFound, unauthorized } from '../errors';
+import { AppError, badRequest, errorAnswerOf, notFound, unauthorized } from '../errors';
 import { type Caller, canReadVerification } from '../policies';
 import { maskDestination } from '../logger';
 import {
@@ -56,7 +71,9 @@ export interface IssuedCode {
 /** What a send knows about its request beyond the caller and channel. */
 export interface SendRequest {
   /** API Gateway's requestContext.http.sourceIp (never a forwarded header). */
-  sourceIp?: string;
+  sourceIp?: string | undefined;
+  /** The request's Idempotency-Key, if it has one. */
+  idempotency?: IdempotentRequest | undefined;
 }
 
 export interface VerifyResult {
@@ -83,6 +100,18 @@ export const LOCK_USER_SQL = `
   SELECT id, email, phone, verification_status AS status
   FROM users WHERE id = $1
   FOR NO KEY UPDATE`;
+
+/**
+ * LOCK_USER_SQL with the request's Idempotency-Key ($2 route, $3 key), so a
+ * repeat is answered before any check. When this statement waited for the
+ * lock, the key's row may be newer than what it reads: ISSUE_SQL reads it again.
+ */
+export const LOCK_USER_KEYED_SQL = `
+  SELECT u.id, u.email, u.phone, u.verification_status AS status, ${priorColumns('p')}
+  FROM users u
+  LEFT JOIN idempotency_keys p ON p.user_id = u.id AND p.route = $2 AND p.key = $3
+  WHERE u.id = $1
+  FOR NO KEY UPDATE OF u`;
 
 /**
  * Wrong codes for one user and channel in the last 24 hours (the daily cap):
@@ -154,6 +183,30 @@ const LIMIT_PARTS = {
   },
 };
 
+/**
+ * The Idempotency-Key parts of ISSUE_SQL ($17 route, $18 key): the key's row
+ * as it is once the user is locked (every earlier keyed send of this user has
+ * committed by then). A live row refuses the send; an expired one is deleted.
+ */
+const KEYED_PARTS = {
+  on: {
+    cte: `, prior AS (
+    SELECT * FROM idempotency_keys
+    WHERE user_id = $1 AND route = $17 AND key = $18 AND expires_at > $4::timestamptz
+  ), expired AS (
+    DELETE FROM idempotency_keys
+    WHERE user_id = $1 AND route = $17 AND key = $18 AND expires_at <= $4::timestamptz
+  )`,
+    allowed: `
+           AND NOT EXISTS (SELECT 1 FROM prior)`,
+    columns: `,
+         ${priorColumns('p')}
+`,
+    join: ` LEFT JOIN prior p ON true`,
+  },
+  off: { cte: '', allowed: '', columns: '', join: '' },
+};
+
 const issueStatements = new Map<string, string>();
 
 /**
@@ -162,12 +215,13 @@ const issueStatements = new Map<string, string>();
  * only for the limits it has: planning them cost about 0.8 ms a send). The
  * parameters are the same in every variant.
  */
-export function issueSql(limits: { ip: boolean; country: boolean }): string {
-  const key = `${limits.ip}/${limits.country}`;
+export function issueSql(limits: { ip: boolean; country: boolean; keyed?: boolean }): string {
+  const key = `${limits.ip}/${limits.country}/${limits.keyed === true}`;
   let text = issueStatements.get(key);
   if (text === undefined) {
     const ip = limits.ip ? LIMIT_PARTS.ip.on : LIMIT_PARTS.ip.off;
     const country = limits.country ? LIMIT_PARTS.country.on : LIMIT_PARTS.country.off;
+    const keyed = limits.keyed ? KEYED_PARTS.on : KEYED_PARTS.off;
     text = `
   WITH user_sends AS (
     SELECT count(*)::int AS n, max(created_at) AS last,
@@ -181,11 +235,11 @@ export function issueSql(limits: { ip: boolean; country: boolean }): string {
                     '{}') AS times
     FROM verification_codes
     WHERE destination = $3 AND created_at > $4::timestamptz - interval '1 hour'
-${ip.cte}${country.cte}  ), ${FAILED_ATTEMPTS_CTE('$1', '$2', '$4')}, decision AS (
+${ip.cte}${country.cte}  ), ${FAILED_ATTEMPTS_CTE('$1', '$2', '$4')}${keyed.cte}, decision AS (
     SELECT (u.last IS NULL OR u.last <= $4::timestamptz - make_interval(secs => $5::int))
            AND u.n < $6::int AND d.n < $7::int AND f.n < $16::int
            AND ($14::int IS NULL OR i.n < $14::int)
-           AND ($15::int IS NULL OR c.n < $15::int) AS allowed
+           AND ($15::int IS NULL OR c.n < $15::int)${keyed.allowed} AS allowed
     FROM user_sends u, destination_sends d, ip_sends i, country_sends c, failed f
   ), superseded AS (
     UPDATE verification_codes SET superseded_at = $4
@@ -206,7 +260,7 @@ ${ip.cte}${country.cte}  ), ${FAILED_ATTEMPTS_CTE('$1', '$2', '$4')}, decision A
          f.failures, (SELECT count(*)::int FROM inserted) AS inserted,
          -- Over a limit of m with n sends counted, the (n - m + 1)-th oldest must
          -- leave the window: read (index order) only when it is needed.
-${ip.oldest}${country.oldest}  FROM decision, user_sends u, destination_sends d, ip_sends i, country_sends c, failed f`;
+${ip.oldest}${country.oldest}${keyed.columns}  FROM decision, user_sends u, destination_sends d, ip_sends i, country_sends c, failed f${keyed.join}`;
     issueStatements.set(key, text);
   }
   return text;
@@ -263,14 +317,23 @@ const RETIRE_SQL = `
   UPDATE verification_codes SET superseded_at = $2
   WHERE id = $1 AND consumed_at IS NULL AND superseded_at IS NULL`;
 
-interface LockedUser {
+/** RETIRE_SQL that also gives the send's Idempotency-Key up (a 502 is not stored). */
+const RETIRE_KEYED_SQL = `
+  WITH released AS (
+    DELETE FROM idempotency_keys
+    WHERE user_id = $3 AND route = $4 AND key = $5 AND claim_id = $6::uuid
+  )
+  UPDATE verification_codes SET superseded_at = $2
+  WHERE id = $1 AND consumed_at IS NULL AND superseded_at IS NULL`;
+
+interface LockedUser extends Partial<PriorColumns> {
   id: number;
   email: string | null;
   phone: string | null;
   status: VerificationStatus;
 }
 
-interface IssueRow {
+interface IssueRow extends Partial<PriorColumns> {
   allowed: boolean;
   user_times: number[];
   destination_times: number[];
@@ -309,6 +372,11 @@ function dailyCapError(
  * /verification/codes). Four round trips: BEGIN, lock the user, check limits
  * and write, COMMIT; then the delivery. A fifth (LOCK_BUDGETS_SQL) when a
  * country budget or a client-address limit applies to the send.
+ *
+ * With an Idempotency-Key: the key is read with the user lock and again by
+ * the checking statement; the answer is inserted (`delivering`) with the
+ * COMMIT in one round trip, and marked `done` once the code is delivered:
+ * one round trip more. A failed delivery gives the key up with the code.
  */
 export async function issueCode(
   deps: VerificationDeps,
@@ -317,15 +385,22 @@ export async function issueCode(
   request: SendRequest = {},
 ): Promise<IssuedCode> {
   const { settings, sequelize } = deps;
+  const idem = request.idempotency;
   const id = randomUUID();
   const code = generateCode(settings.codeLength);
 
   const issued = await inTransaction(sequelize, async (sql) => {
-    const [user] = await sql.rows<LockedUser>(LOCK_USER_SQL, [userId]);
+    const [user] = idem
+      ? await sql.rows<LockedUser>(LOCK_USER_KEYED_SQL, [userId, idem.route, idem.key])
+      : await sql.rows<LockedUser>(LOCK_USER_SQL, [userId]);
     if (!user) throw unknownUser();
     // The clock is read once the user is locked: a send that waited for the
     // lock is judged by a time after the send that held it, whose row it sees.
     const now = deps.now();
+    if (idem) {
+      const prior = priorOf(user as PriorColumns, now);
+      if (prior) answerFromPrior(idem, prior, now);
+    }
     const expiresAt = new Date(now.getTime() + settings.codeTtlSeconds * 1000);
     if (isChannelVerified(user.status, channel)) {
       throw new AppError('already_verified', `The ${channel} is already verified`);
@@ -343,28 +418,31 @@ export async function issueCode(
     if (budget !== null || ipLimit !== null) {
       await sql.rows(LOCK_BUDGETS_SQL, [budget, country, ipLimit, sourceIp]);
     }
+    const values: unknown[] = [
+      userId,
+      channel,
+      destination,
+      now.toISOString(),
+      settings.sendCooldownSeconds,
+      settings.maxSendsPerHour,
+      settings.maxSendsPerDestinationPerHour,
+      id,
+      hashCode(settings.pepper, { id, userId, channel, destination }, code),
+      settings.maxAttempts,
+      expiresAt.toISOString(),
+      country,
+      sourceIp,
+      ipLimit,
+      budget,
+      settings.maxFailedAttemptsPerDay,
+    ];
+    if (idem) values.push(idem.route, idem.key);
     const [row] = await sql.rows<IssueRow>(
-      issueSql({ ip: ipLimit !== null, country: budget !== null }),
-      [
-        userId,
-        channel,
-        destination,
-        now.toISOString(),
-        settings.sendCooldownSeconds,
-        settings.maxSendsPerHour,
-        settings.maxSendsPerDestinationPerHour,
-        id,
-        hashCode(settings.pepper, { id, userId, channel, destination }, code),
-        settings.maxAttempts,
-        expiresAt.toISOString(),
-        country,
-        sourceIp,
-        ipLimit,
-        budget,
-        settings.maxFailedAttemptsPerDay,
-      ],
+      issueSql({ ip: ipLimit !== null, country: budget !== null, keyed: idem !== undefined }),
+      values,
     );
     if (!row) throw new Error('issue query returned no row');
+    if (idem && row.prior_state) settlePrior(idem, row as PriorColumns, now);
     if (!row.allowed) {
       const capped = dailyCapError(row.failures, settings, now);
       if (capped) throw capped;
@@ -381,11 +459,25 @@ export async function issueCode(
       [...destinationTimes, now.getTime()],
       settings,
     );
-    return { address, destination, now, expiresAt, resendAvailableAt: new Date(next.at) };
+    const answer: IssuedCode = {
+      id,
+      channel,
+      destination: maskDestination(channel, address),
+      expiresAt: expiresAt.toISOString(),
+      resendAvailableAt: new Date(next.at).toISOString(),
+    };
+    if (idem)
+      await commitWithAnswer(sql, idem, now, {
+        status: idem.successStatus,
+        body: JSON.stringify(answer),
+        retryAfter: null,
+      });
+    return { address, destination, now, expiresAt, answer };
   });
+  if (idem) idem.recorded = true;
   const { now, expiresAt } = issued;
 
-  const masked = maskDestination(channel, issued.address);
+  const masked = issued.answer.destination;
   try {
     await deps.sender.send({
       channel,
@@ -399,7 +491,18 @@ export async function issueCode(
   } catch (err) {
     // The new code must not stay usable; it still counts toward the caps, and
     // the code it superseded stays superseded.
-    await withSession(sequelize, (sql) => sql.rows(RETIRE_SQL, [id, now.toISOString()]));
+    await withSession(sequelize, (sql) =>
+      idem
+        ? sql.rows(RETIRE_KEYED_SQL, [
+            id,
+            now.toISOString(),
+            userId,
+            idem.route,
+            idem.key,
+            idem.claimId,
+          ])
+        : sql.rows(RETIRE_SQL, [id, now.toISOString()]),
+    );
     deps.logger?.warn('verification code delivery failed', {
       codeId: id,
       channel,
@@ -409,14 +512,33 @@ export async function issueCode(
     });
     throw new AppError('delivery_failed', undefined, { cause: err });
   }
+  if (idem) {
+    await withSession(sequelize, (sql) =>
+      sql.rows(DELIVERED_SQL, [userId, idem.route, idem.key, idem.claimId]),
+    );
+  }
   deps.logger?.info('verification code sent', { codeId: id, userId, channel, destination: masked });
-  return {
-    id,
-    channel,
-    destination: masked,
-    expiresAt: expiresAt.toISOString(),
-    resendAvailableAt: issued.resendAvailableAt.toISOString(),
-  };
+  return issued.answer;
+}
+
+/**
+ * Inserts a send's answer and commits, in one round trip. Another request's
+ * live row for the key (it stored a refusal while this send held the user
+ * lock) makes the insert fail and the send roll back: 409, and a retry is
+ * answered from that row.
+ */
+async function commitWithAnswer(
+  sql: TransactionSession,
+  idem: IdempotentRequest,
+  now: Date,
+  answer: StoredAnswer,
+): Promise<void> {
+  try {
+    await sql.commitWith(insertAnswerLiteral(idem, now, 'delivering', answer));
+  } catch (err) {
+    if ((err as { code?: unknown }).code === '23505') throw keyInUse();
+    throw err;
+  }
 }
 
 // The user and the active code (if any) in one round trip; this read is also
@@ -466,6 +588,88 @@ export const CONSUME_SQL = `
     AND (CASE consumed.channel WHEN 'email' THEN u.email ELSE u.phone END) = $6
   RETURNING u.verification_status AS status`;
 
+/**
+ * READ_ACTIVE_SQL that also claims the request's Idempotency-Key ($4 route,
+ * $5 key, $6 fingerprint, $7 claim id, $8 expiry): `claimed` is 1 when this
+ * request now holds the key, else the key's row is returned as `prior_*`.
+ */
+export const READ_ACTIVE_KEYED_SQL = `
+  WITH ${claimCte({ user: '$1', route: '$4', key: '$5', fingerprint: '$6', claim: '$7', now: '$3', expires: '$8' })},
+  ${FAILED_ATTEMPTS_CTE('$1', '$2', '$3')}
+  SELECT u.email, u.phone,
+         c.id, c.destination, c.code_hash, c.attempts, c.max_attempts, c.expires_at,
+         f.failures, (SELECT count(*) FROM claim)::int AS claimed, ${priorColumns('p')}
+  FROM users u
+  CROSS JOIN failed f
+  LEFT JOIN verification_codes c
+    ON c.user_id = u.id AND c.channel = $2 AND c.consumed_at IS NULL AND c.superseded_at IS NULL
+  LEFT JOIN idempotency_keys p ON p.user_id = u.id AND p.route = $4 AND p.key = $5
+  WHERE u.id = $1`;
+
+/** The key's row while this request still holds it ($7 user, $8 route, $9 key, $10 claim id). */
+const HELD = `held AS (
+    SELECT 1 FROM idempotency_keys
+    WHERE user_id = $7 AND route = $8 AND key = $9 AND claim_id = $10::uuid AND state = 'running'
+  )`;
+const OURS = `user_id = $7 AND route = $8 AND key = $9 AND claim_id = $10::uuid`;
+
+/**
+ * CONSUME_SQL that writes the answer over the request's key in the same
+ * statement: $11 is the answer when the new status is $4, $12 when it is $5.
+ * It consumes nothing once the claim is no longer this request's.
+ */
+export const CONSUME_KEYED_SQL = `
+  WITH ${HELD}, consumed AS (
+    UPDATE verification_codes SET consumed_at = $2::timestamptz
+    WHERE id = $1 AND consumed_at IS NULL AND superseded_at IS NULL
+      AND attempts < max_attempts AND expires_at > $2::timestamptz
+      AND EXISTS (SELECT 1 FROM held)
+    RETURNING user_id, channel, destination
+  ), updated AS (
+    UPDATE users u
+    SET verification_status = CASE
+          WHEN u.verification_status IN ($3::enum_users_verification_status, 'verified')
+          THEN $4::enum_users_verification_status
+          ELSE $5::enum_users_verification_status
+        END,
+        updated_at = $2::timestamptz
+    FROM consumed
+    WHERE u.id = consumed.user_id
+      AND (CASE consumed.channel WHEN 'email' THEN u.email ELSE u.phone END) = $6
+    RETURNING u.verification_status AS status
+  ), answered AS (
+    UPDATE idempotency_keys SET state = 'done', status = 200,
+      response_body = CASE WHEN (SELECT status FROM updated) = $4::enum_users_verification_status
+                           THEN $11 ELSE $12 END
+    WHERE ${OURS} AND EXISTS (SELECT 1 FROM updated)
+  )
+  SELECT status FROM updated`;
+
+/** Stands for attemptsRemaining in the stored 422 of a wrong code, replaced by the count. */
+const REMAINING_PLACEHOLDER = 987654321;
+
+/**
+ * COUNT_ATTEMPT_SQL that writes the answer over the request's key in the same
+ * statement: $5 is the 429 of the last attempt, $6 the 422 with
+ * attemptsRemaining as REMAINING_PLACEHOLDER.
+ */
+export const COUNT_ATTEMPT_KEYED_SQL = `
+  WITH ${HELD}, counted AS (
+    UPDATE verification_codes SET attempts = attempts + 1
+    WHERE id = $1 AND consumed_at IS NULL AND superseded_at IS NULL
+      AND attempts < max_attempts AND expires_at > $2::timestamptz
+      AND EXISTS (SELECT 1 FROM held)
+    RETURNING attempts, max_attempts
+  ), answered AS (
+    UPDATE idempotency_keys k SET state = 'done',
+      status = CASE WHEN c.max_attempts - c.attempts <= 0 THEN $3::int ELSE $4::int END,
+      response_body = CASE WHEN c.max_attempts - c.attempts <= 0 THEN $5
+        ELSE replace($6, '${REMAINING_PLACEHOLDER}', (c.max_attempts - c.attempts)::text) END
+    FROM counted c
+    WHERE k.user_id = $7 AND k.route = $8 AND k.key = $9 AND k.claim_id = $10::uuid
+  )
+  SELECT attempts, max_attempts FROM counted`;
+
 interface ActiveRow {
   email: string | null;
   phone: string | null;
@@ -488,6 +692,7 @@ export async function verifyCode(
   userId: number,
   channel: Channel,
   code: string,
+  idem?: IdempotentRequest,
 ): Promise<VerifyResult> {
   const { settings, sequelize } = deps;
   if (!isWellFormedCode(code, settings.codeLength)) {
@@ -495,18 +700,33 @@ export async function verifyCode(
   }
   const now = deps.now();
   const other: Channel = channel === 'phone' ? 'email' : 'phone';
+  const keyValues = idem ? [userId, idem.route, idem.key, idem.claimId] : [];
 
   // A conditional write that changes nothing means a concurrent request changed
   // the code; read again and answer from the new state (at most a few rounds).
   // The statements share one pooled connection, each its own transaction.
+  // With an Idempotency-Key, the first read claims the key, and the write
+  // stores the answer in the same statement: still two round trips.
   return withSession(sequelize, async (sql) => {
     for (let round = 0; round < 3; round += 1) {
-      const [row] = await sql.rows<ActiveRow>(READ_ACTIVE_SQL, [
-        userId,
-        channel,
-        now.toISOString(),
-      ]);
+      const keyed = idem !== undefined && round === 0;
+      type KeyedRow = ActiveRow & Partial<PriorColumns> & { claimed?: number };
+      const [row] = keyed
+        ? await sql.rows<KeyedRow>(READ_ACTIVE_KEYED_SQL, [
+            userId,
+            channel,
+            now.toISOString(),
+            idem.route,
+            idem.key,
+            idem.fingerprint,
+            idem.claimId,
+            idem.expiresAt(now).toISOString(),
+          ])
+        : await sql.rows<KeyedRow>(READ_ACTIVE_SQL, [userId, channel, now.toISOString()]);
       if (!row) throw unknownUser();
+      if (keyed && row.claimed !== 1) {
+        settlePrior(idem, row as PriorColumns, now);
+      }
       const capped = dailyCapError(row.failures, settings, now);
       if (capped) throw capped;
       // A phone code stores the E.164 form of the number the user row holds.
@@ -526,24 +746,44 @@ export async function verifyCode(
 
       const binding = { id: row.id, userId, channel, destination: row.destination };
       if (codeMatches(settings.pepper, binding, code, row.code_hash as string)) {
-        const [done] = await sql.rows<{ status: VerificationStatus }>(CONSUME_SQL, [
+        const ifBoth = withChannelVerified(`${other}_verified`, channel);
+        const ifOne = withChannelVerified('unverified', channel);
+        const values: unknown[] = [
           row.id,
           now.toISOString(),
           `${other}_verified`,
-          withChannelVerified(`${other}_verified`, channel),
-          withChannelVerified('unverified', channel),
+          ifBoth,
+          ifOne,
           address,
-        ]);
+        ];
+        if (idem) {
+          const answerFor = (status: VerificationStatus) =>
+            JSON.stringify({ verified: true, verification: verificationInfoOf(userId, status) });
+          values.push(...keyValues, answerFor(ifBoth), answerFor(ifOne));
+        }
+        const [done] = await sql.rows<{ status: VerificationStatus }>(
+          idem ? CONSUME_KEYED_SQL : CONSUME_SQL,
+          values,
+        );
         if (done) {
+          if (idem) idem.recorded = true;
           deps.logger?.info('verification code accepted', { codeId: row.id, userId, channel });
           return { verified: true, verification: verificationInfoOf(userId, done.status) };
         }
       } else {
-        const [counted] = await sql.rows<{ attempts: number; max_attempts: number }>(
-          COUNT_ATTEMPT_SQL,
-          [row.id, now.toISOString()],
-        );
+        const [counted] = idem
+          ? await sql.rows<{ attempts: number; max_attempts: number }>(COUNT_ATTEMPT_KEYED_SQL, [
+              row.id,
+              now.toISOString(),
+              ...wrongCodeAnswers(),
+              ...keyValues,
+            ])
+          : await sql.rows<{ attempts: number; max_attempts: number }>(COUNT_ATTEMPT_SQL, [
+              row.id,
+              now.toISOString(),
+            ]);
         if (counted) {
+          if (idem) idem.recorded = true;
           const remaining = counted.max_attempts - counted.attempts;
           deps.logger?.info('verification code rejected', {
             codeId: row.id,
@@ -552,14 +792,22 @@ export async function verifyCode(
             attemptsRemaining: remaining,
           });
           if (remaining <= 0) throw tooManyAttempts();
-          throw new AppError('invalid_code', undefined, {
-            details: { attemptsRemaining: remaining },
-          });
+          throw wrongCode(remaining);
         }
       }
     }
     throw noActiveCode();
   });
+}
+
+const wrongCode = (remaining: number) =>
+  new AppError('invalid_code', undefined, { details: { attemptsRemaining: remaining } });
+
+/** The stored answers of a wrong code: statuses and bodies of the last attempt and of the others. */
+function wrongCodeAnswers(): [number, number, string, string] {
+  const last = errorAnswerOf(tooManyAttempts());
+  const other = errorAnswerOf(wrongCode(REMAINING_PLACEHOLDER));
+  return [last.status, other.status, last.body, other.body];
 }
 
 /** VerificationInfo of a user, or undefined for an unknown id. */

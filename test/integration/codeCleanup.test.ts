@@ -31,6 +31,42 @@ describe('cleanupVerificationCodes against PostgreSQL', () => {
 
   beforeEach(async () => {
     await db.sequelize.query('DELETE FROM verification_codes');
+    await db.sequelize.query('DELETE FROM idempotency_keys');
+  });
+
+  it('deletes the Idempotency-Key rows whose time to live has passed, and only those', async () => {
+    const user = await buildUser(db.models);
+    const keys = [
+      { key: 'expired-long-ago', expiresAt: ago(DAY) },
+      { key: 'expired-just-now', expiresAt: NOW },
+      { key: 'live', expiresAt: new Date(NOW.getTime() + 1000) },
+    ];
+    for (const k of keys) {
+      await db.sequelize.query(
+        `INSERT INTO idempotency_keys
+           (user_id, route, key, fingerprint, claim_id, state, status, response_body,
+            created_at, expires_at)
+         VALUES (:userId, 'POST /verification/codes', :key, 'f', :claim, 'done', 201, '{}',
+                 :createdAt, :expiresAt)`,
+        {
+          replacements: {
+            userId: user.id,
+            key: k.key,
+            claim: randomUUID(),
+            createdAt: new Date(k.expiresAt.getTime() - DAY),
+            expiresAt: k.expiresAt,
+          },
+        },
+      );
+    }
+
+    const result = await cleanupVerificationCodes(deps({ batchSize: 1 }));
+
+    expect(result).toMatchObject({ idempotencyKeysDeleted: 2, complete: true });
+    const left = await db.sequelize.query<{ key: string }>('SELECT key FROM idempotency_keys', {
+      type: QueryTypes.SELECT,
+    });
+    expect(left.map((r) => r.key)).toEqual(['live']);
   });
 
   interface Row {
@@ -112,6 +148,7 @@ describe('cleanupVerificationCodes against PostgreSQL', () => {
 
     expect(result).toEqual({
       deleted: 4,
+      idempotencyKeysDeleted: 0,
       batches: 1,
       complete: true,
       cutoff: cutoff.toISOString(),

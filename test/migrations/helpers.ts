@@ -11,6 +11,7 @@ export const ROOT = path.resolve(__dirname, '..', '..');
 export const CREATE_USERS = '20261126000001-create-users.cjs';
 export const ADD_VERIFICATION = '20261126000002-add-verification-and-staff-approval-tables.cjs';
 export const ADD_DESTINATION_COUNTRY = '20261130000003-add-destination-country.cjs';
+export const ADD_IDEMPOTENCY_KEYS = '20261130000004-add-idempotency-keys.cjs';
 
 export const defaultSettings: MigrationSettings = {
   lockTimeoutMs: 5000,

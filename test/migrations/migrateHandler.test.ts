@@ -4,6 +4,7 @@ import { handler } from '../../functions/migrate';
 import { logger } from '../../lib/logger';
 import {
   ADD_DESTINATION_COUNTRY,
+  ADD_IDEMPOTENCY_KEYS,
   ADD_VERIFICATION,
   CREATE_USERS,
   metaRows,
@@ -12,7 +13,7 @@ import {
 } from './helpers';
 
 const fixtures = migrationFixtures();
-const ALL = [CREATE_USERS, ADD_VERIFICATION, ADD_DESTINATION_COUNTRY];
+const ALL = [CREATE_USERS, ADD_VERIFICATION, ADD_DESTINATION_COUNTRY, ADD_IDEMPOTENCY_KEYS];
 
 interface Received {
   method: string | undefined;
@@ -98,7 +99,7 @@ describe('migrate handler, direct invocation', () => {
       pending: [],
     });
     expect(await invoke(url, { command: 'stamp', to: CREATE_USERS })).toMatchObject({
-      ran: [ADD_DESTINATION_COUNTRY, ADD_VERIFICATION],
+      ran: [ADD_IDEMPOTENCY_KEYS, ADD_DESTINATION_COUNTRY, ADD_VERIFICATION],
       executed: [CREATE_USERS],
     });
     expect(await invoke(url, { command: 'stamp', to: 'base' })).toMatchObject({
@@ -143,7 +144,7 @@ describe('migrate handler, CloudFormation custom resource', () => {
           StackId: expect.stringContaining(':stack/verification-service-prod/'),
           RequestId: 'request-Create',
           LogicalResourceId: 'DatabaseMigrations',
-          Data: { Ran: '3', Latest: ADD_DESTINATION_COUNTRY },
+          Data: { Ran: '4', Latest: ADD_IDEMPOTENCY_KEYS },
         },
       },
     ]);
@@ -154,7 +155,7 @@ describe('migrate handler, CloudFormation custom resource', () => {
     expect(received[0]?.body).toMatchObject({
       Status: 'SUCCESS',
       RequestId: 'request-Update',
-      Data: { Ran: '0', Latest: ADD_DESTINATION_COUNTRY },
+      Data: { Ran: '0', Latest: ADD_IDEMPOTENCY_KEYS },
     });
   });
 

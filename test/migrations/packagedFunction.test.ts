@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import type { MigrationResult } from '../../lib/migrator/runner';
 import {
   ADD_DESTINATION_COUNTRY,
+  ADD_IDEMPOTENCY_KEYS,
   ADD_VERIFICATION,
   CREATE_USERS,
   cliStatus,
@@ -79,7 +80,7 @@ describe('the packaged migrate function', () => {
     ]);
     // Nothing outside the bundle was there to be loaded.
     expect(sequelizeResolvable).toBe(false);
-    const all = [CREATE_USERS, ADD_VERIFICATION, ADD_DESTINATION_COUNTRY];
+    const all = [CREATE_USERS, ADD_VERIFICATION, ADD_DESTINATION_COUNTRY, ADD_IDEMPOTENCY_KEYS];
     expect(results[0]).toMatchObject({ command: 'up', ran: all });
     expect(results[1]).toMatchObject({ command: 'status', executed: all, pending: [] });
     expect(await metaRows(url)).toEqual(all);
@@ -88,12 +89,13 @@ describe('the packaged migrate function', () => {
     expect(await cliStatus(url)).toEqual({
       [CREATE_USERS]: 'up',
       [ADD_VERIFICATION]: 'up',
-      [ADD_DESTINATION_COUNTRY]: 'down',
+      [ADD_DESTINATION_COUNTRY]: 'up',
+      [ADD_IDEMPOTENCY_KEYS]: 'down',
     });
     const after = await invokePackaged(url, [{ command: 'status' }]);
     expect(after.results[0]).toMatchObject({
-      executed: [CREATE_USERS, ADD_VERIFICATION],
-      pending: [ADD_DESTINATION_COUNTRY],
+      executed: [CREATE_USERS, ADD_VERIFICATION, ADD_DESTINATION_COUNTRY],
+      pending: [ADD_IDEMPOTENCY_KEYS],
     });
   });
 });

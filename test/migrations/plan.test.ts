@@ -14,6 +14,7 @@ import {
 } from '../../lib/migrator/runner';
 import {
   ADD_DESTINATION_COUNTRY,
+  ADD_IDEMPOTENCY_KEYS,
   ADD_VERIFICATION,
   advisoryLocksHeld,
   CREATE_USERS,
@@ -85,7 +86,7 @@ const rulesOf = (result: PlanResult) =>
   Object.fromEntries(result.migrations.map((m) => [m.name, m.flags.map((f) => f.rule)]));
 
 describe('plan of the shipped migrations', () => {
-  it('on an empty database: the transactional migrations, no locks on existing tables, no flags, nothing changed; migration 3 is skipped', async () => {
+  it('on an empty database: the transactional migrations, no locks on existing tables, no flags, nothing changed; migration 3 and what follows it are skipped', async () => {
     const url = await fixtures.emptyDatabase();
     const before = await state(url);
     const result = await planner(url).plan();
@@ -101,6 +102,13 @@ describe('plan of the shipped migrations', () => {
           flags: [],
           tables: [],
           skipped: 'runs outside a transaction',
+        },
+        {
+          name: ADD_IDEMPOTENCY_KEYS,
+          statements: [],
+          flags: [],
+          tables: [],
+          skipped: `not planned: it follows ${ADD_DESTINATION_COUNTRY}, which runs outside a transaction`,
         },
       ],
       durationMs: expect.any(Number),
@@ -131,6 +139,7 @@ describe('plan of the shipped migrations', () => {
     expect(result.migrations.map((m) => m.name)).toEqual([
       ADD_VERIFICATION,
       ADD_DESTINATION_COUNTRY,
+      ADD_IDEMPOTENCY_KEYS,
     ]);
     expect(result.migrations[1]?.skipped).toBe('runs outside a transaction');
     const [migration] = result.migrations;
@@ -183,7 +192,7 @@ describe('plan of the shipped migrations', () => {
       `${ADD_DESTINATION_COUNTRY}\n  skipped: runs outside a transaction`,
     );
     expect(human.stdout).toMatch(
-      /plan: 1 planned, 1 skipped, no unsafe flags; rolled back, nothing changed/,
+      /plan: 1 planned, 2 skipped, no unsafe flags; rolled back, nothing changed/,
     );
 
     const json = await run(process.execPath, [tsx, 'scripts/migrate.ts', 'plan', '--json'], {
@@ -195,6 +204,7 @@ describe('plan of the shipped migrations', () => {
       migrations: [
         { name: ADD_VERIFICATION, flags: [] },
         { name: ADD_DESTINATION_COUNTRY, skipped: 'runs outside a transaction' },
+        { name: ADD_IDEMPOTENCY_KEYS, skipped: expect.stringMatching(/^not planned/) },
       ],
     });
     expect(await state(url)).toEqual(before);

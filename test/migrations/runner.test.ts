@@ -14,6 +14,7 @@ import {
 import type { MigrationSettings } from '../../lib/settings';
 import {
   ADD_DESTINATION_COUNTRY,
+  ADD_IDEMPOTENCY_KEYS,
   ADD_VERIFICATION,
   advisoryLocksHeld,
   CREATE_USERS,
@@ -29,8 +30,8 @@ import {
 const fixtures = migrationFixtures();
 afterAll(() => fixtures.cleanup());
 
-const ALL = [CREATE_USERS, ADD_VERIFICATION, ADD_DESTINATION_COUNTRY];
-const AFTER_USERS = [ADD_VERIFICATION, ADD_DESTINATION_COUNTRY];
+const ALL = [CREATE_USERS, ADD_VERIFICATION, ADD_DESTINATION_COUNTRY, ADD_IDEMPOTENCY_KEYS];
+const AFTER_USERS = [ADD_VERIFICATION, ADD_DESTINATION_COUNTRY, ADD_IDEMPOTENCY_KEYS];
 
 function runner(
   url: string,
@@ -91,9 +92,11 @@ describe('runMigrations commands', () => {
     const last = await migrate({ command: 'down' });
     expect(last).toMatchObject({
       command: 'down',
-      ran: [ADD_DESTINATION_COUNTRY],
-      executed: [CREATE_USERS, ADD_VERIFICATION],
+      ran: [ADD_IDEMPOTENCY_KEYS],
+      executed: [CREATE_USERS, ADD_VERIFICATION, ADD_DESTINATION_COUNTRY],
     });
+    expect(await query(url, `SELECT to_regclass('idempotency_keys') AS t`)).toEqual([{ t: null }]);
+    expect(await migrate({ command: 'down' })).toMatchObject({ ran: [ADD_DESTINATION_COUNTRY] });
     expect(await query(url, `SELECT 1 FROM pg_type WHERE typname LIKE 'enum_%'`)).not.toEqual([]);
     expect(await migrate({ command: 'down' })).toMatchObject({ ran: [ADD_VERIFICATION] });
     expect(await query(url, `SELECT 1 FROM pg_type WHERE typname LIKE 'enum_%'`)).toEqual([]);
@@ -101,7 +104,7 @@ describe('runMigrations commands', () => {
     await migrate({ command: 'up' });
     const all = await migrate({ command: 'down', to: CREATE_USERS });
     expect(all).toMatchObject({
-      ran: [ADD_DESTINATION_COUNTRY, ADD_VERIFICATION, CREATE_USERS],
+      ran: [ADD_IDEMPOTENCY_KEYS, ADD_DESTINATION_COUNTRY, ADD_VERIFICATION, CREATE_USERS],
       executed: [],
       pending: ALL,
     });
@@ -180,7 +183,7 @@ describe('stamp moves the history either way, running nothing', () => {
     const back = await migrate({ command: 'stamp', to: CREATE_USERS });
     expect(back).toEqual({
       command: 'stamp',
-      ran: [ADD_DESTINATION_COUNTRY, ADD_VERIFICATION],
+      ran: [ADD_IDEMPOTENCY_KEYS, ADD_DESTINATION_COUNTRY, ADD_VERIFICATION],
       executed: [CREATE_USERS],
       pending: AFTER_USERS,
       durationMs: expect.any(Number),
@@ -193,13 +196,14 @@ describe('stamp moves the history either way, running nothing', () => {
       { t: 'verification_codes' },
     ]);
     expect(await migrate({ command: 'down', to: ADD_VERIFICATION })).toMatchObject({
-      ran: [ADD_DESTINATION_COUNTRY, ADD_VERIFICATION],
+      ran: [ADD_IDEMPOTENCY_KEYS, ADD_DESTINATION_COUNTRY, ADD_VERIFICATION],
       executed: [CREATE_USERS],
     });
     expect(await cliStatus(url)).toEqual({
       [CREATE_USERS]: 'up',
       [ADD_VERIFICATION]: 'down',
       [ADD_DESTINATION_COUNTRY]: 'down',
+      [ADD_IDEMPOTENCY_KEYS]: 'down',
     });
   }, 60000);
 
@@ -210,7 +214,7 @@ describe('stamp moves the history either way, running nothing', () => {
 
     const base = await migrate({ command: 'stamp', to: STAMP_BASE });
     expect(base).toMatchObject({
-      ran: [ADD_DESTINATION_COUNTRY, ADD_VERIFICATION, CREATE_USERS],
+      ran: [ADD_IDEMPOTENCY_KEYS, ADD_DESTINATION_COUNTRY, ADD_VERIFICATION, CREATE_USERS],
       executed: [],
       pending: ALL,
     });
@@ -245,7 +249,7 @@ describe('stamp moves the history either way, running nothing', () => {
 
     const result = await migrate({ command: 'stamp', to: CREATE_USERS });
     expect(result).toMatchObject({
-      ran: [third, ADD_DESTINATION_COUNTRY, ADD_VERIFICATION, CREATE_USERS],
+      ran: [third, ADD_IDEMPOTENCY_KEYS, ADD_DESTINATION_COUNTRY, ADD_VERIFICATION, CREATE_USERS],
       executed: [CREATE_USERS],
       pending: [...AFTER_USERS, third],
     });
@@ -343,18 +347,20 @@ describe('history shared with sequelize-cli', () => {
     expect(await migrate({ command: 'status' })).toMatchObject({ executed: ALL, pending: [] });
 
     await sequelizeCli(url, 'db:migrate:undo');
-    expect(await migrate({ command: 'up' })).toMatchObject({ ran: [ADD_DESTINATION_COUNTRY] });
+    expect(await migrate({ command: 'up' })).toMatchObject({ ran: [ADD_IDEMPOTENCY_KEYS] });
     expect(await cliStatus(url)).toEqual({
       [CREATE_USERS]: 'up',
       [ADD_VERIFICATION]: 'up',
       [ADD_DESTINATION_COUNTRY]: 'up',
+      [ADD_IDEMPOTENCY_KEYS]: 'up',
     });
 
     await migrate({ command: 'down' });
     expect(await cliStatus(url)).toEqual({
       [CREATE_USERS]: 'up',
       [ADD_VERIFICATION]: 'up',
-      [ADD_DESTINATION_COUNTRY]: 'down',
+      [ADD_DESTINATION_COUNTRY]: 'up',
+      [ADD_IDEMPOTENCY_KEYS]: 'down',
     });
     await sequelizeCli(url, 'db:migrate');
     expect(await migrate({ command: 'status' })).toMatchObject({ executed: ALL, pending: [] });
@@ -420,8 +426,9 @@ describe('when each migration ran', () => {
       [CREATE_USERS]: 'up',
       [ADD_VERIFICATION]: 'up',
       [ADD_DESTINATION_COUNTRY]: 'up',
+      [ADD_IDEMPOTENCY_KEYS]: 'up',
     });
-    expect((await history(url))[2]?.appliedAt).toBeInstanceOf(Date);
+    expect((await history(url))[3]?.appliedAt).toBeInstanceOf(Date);
   }, 120000);
 
   it('status reads the times without changing an old table', async () => {

@@ -1,5 +1,6 @@
 import {
   ADD_DESTINATION_COUNTRY,
+  ADD_IDEMPOTENCY_KEYS,
   ADD_VERIFICATION,
   CREATE_USERS,
   metaRows,
@@ -111,6 +112,7 @@ function expectFullSchema(snapshot: Record<string, unknown>) {
     .map((c) => `${c.table_name}: ${c.def}`)
     .sort();
   expect(fks).toEqual([
+    'idempotency_keys: FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE',
     'staff_approval_requests: FOREIGN KEY (requested_by) REFERENCES users(id) ON DELETE SET NULL',
     'staff_approval_requests: FOREIGN KEY (reviewed_by) REFERENCES users(id) ON DELETE SET NULL',
     'staff_approval_requests: FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE',
@@ -175,18 +177,31 @@ describe('the migrations under sequelize-cli', () => {
     const beforeCountry = await schemaSnapshot(url);
     expect(columnsOf(beforeCountry, 'verification_codes')).not.toHaveProperty('source_ip');
 
+    await sequelizeCli(url, 'db:migrate', '--to', ADD_DESTINATION_COUNTRY);
+    const beforeKeys = await schemaSnapshot(url);
+    expect(beforeKeys.columns).not.toHaveProperty('idempotency_keys');
+
     await sequelizeCli(url, 'db:migrate');
     const full = await schemaSnapshot(url);
     expectFullSchema(full);
-    expect(await metaRows(url)).toEqual([CREATE_USERS, ADD_VERIFICATION, ADD_DESTINATION_COUNTRY]);
+    expect(await metaRows(url)).toEqual([
+      CREATE_USERS,
+      ADD_VERIFICATION,
+      ADD_DESTINATION_COUNTRY,
+      ADD_IDEMPOTENCY_KEYS,
+    ]);
 
-    // Migration 3 (outside a transaction: CREATE INDEX CONCURRENTLY) runs under
-    // sequelize-cli, and its down removes the columns and indexes.
+    // Migration 4's down drops its table; migration 3 (outside a transaction:
+    // CREATE INDEX CONCURRENTLY) runs under sequelize-cli, and its down removes
+    // the columns and indexes.
+    await sequelizeCli(url, 'db:migrate:undo');
+    expect(await schemaSnapshot(url)).toEqual(beforeKeys);
     await sequelizeCli(url, 'db:migrate:undo');
     expect(await schemaSnapshot(url)).toEqual(beforeCountry);
     await sequelizeCli(url, 'db:migrate');
     expect(await schemaSnapshot(url)).toEqual(full);
 
+    await sequelizeCli(url, 'db:migrate:undo');
     await sequelizeCli(url, 'db:migrate:undo', '--name', ADD_DESTINATION_COUNTRY);
     await sequelizeCli(url, 'db:migrate:undo');
     // Down removes the column, tables, trigger, function and every enum type.
