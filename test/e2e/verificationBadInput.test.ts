@@ -157,8 +157,32 @@ const JUNK_IDS = [
   '9'.repeat(300),
 ];
 
+/** Idempotency-Key values that are not 1 to 255 visible ASCII characters. */
+const BAD_IDEMPOTENCY_KEYS: { name: string; key: string }[] = [
+  { name: 'empty', key: '' },
+  { name: '256 characters', key: 'x'.repeat(256) },
+  { name: '4000 characters', key: 'x'.repeat(4000) },
+  { name: 'a tab', key: 'key\there' },
+  { name: 'a space inside', key: 'my key' },
+  { name: 'Latin-1 letter', key: 'café' },
+  { name: 'non-breaking space', key: 'a\u00a0b' },
+];
+
 function buildCases(badTokens: { name: string; token: string | null; header?: string }[]): Case[] {
   const cases: Case[] = [];
+  for (const path of ENDPOINTS) {
+    for (const k of BAD_IDEMPOTENCY_KEYS) {
+      cases.push({
+        name: `${path} Idempotency-Key ${k.name}`,
+        method: 'POST',
+        path,
+        body: path === ENDPOINTS[0] ? { channel: 'email' } : { channel: 'email', code: '123456' },
+        headers: { 'Idempotency-Key': k.key },
+        status: 400,
+        code: 'invalid_request',
+      });
+    }
+  }
   for (const path of ENDPOINTS) {
     for (const b of BAD_BODIES) {
       cases.push({
