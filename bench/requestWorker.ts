@@ -64,6 +64,9 @@ interface Target {
   issue(userId: number, token: string): Promise<number>;
   verify(userId: number, token: string): Promise<number>;
   list?(token: string): Promise<number>;
+  /** The send and the verify with an Idempotency-Key (handlers only). */
+  issueKeyed?(token: string, key: string): Promise<number>;
+  verifyKeyed?(token: string, key: string): Promise<number>;
 }
 
 function loadHandler(file: string): Handler {
@@ -71,14 +74,22 @@ function loadHandler(file: string): Handler {
   return (require(file) as { handler: Handler }).handler;
 }
 
-const issueEvent = (token: string) =>
-  httpEvent({ method: 'POST', route: '/verification/codes', token, body: { channel: 'email' } });
-const verifyEvent = (token: string) =>
+const keyHeader = (key?: string): Record<string, string> => (key ? { 'idempotency-key': key } : {});
+const issueEvent = (token: string, key?: string) =>
+  httpEvent({
+    method: 'POST',
+    route: '/verification/codes',
+    token,
+    body: { channel: 'email' },
+    headers: keyHeader(key),
+  });
+const verifyEvent = (token: string, key?: string) =>
   httpEvent({
     method: 'POST',
     route: '/verification/verify',
     token,
     body: { channel: 'email', code: KNOWN_CODE },
+    headers: keyHeader(key),
   });
 const listEvent = (token: string) =>
   httpEvent({
@@ -117,6 +128,16 @@ async function handlerTarget(
     async list(token) {
       const r = await list(listEvent(token), lambdaContext('staffApprovalList'));
       expectStatus('handler list', 200, r);
+      return 0;
+    },
+    async issueKeyed(token, key) {
+      const r = await issue(issueEvent(token, key), lambdaContext('issueVerificationCode'));
+      expectStatus('handler issue with a key', 201, r);
+      return 0;
+    },
+    async verifyKeyed(token, key) {
+      const r = await verify(verifyEvent(token, key), lambdaContext('verifyVerificationCode'));
+      expectStatus('handler verify with a key', 200, r);
       return 0;
     },
   };
@@ -258,6 +279,21 @@ async function main(): Promise<void> {
       await putCode(admins.small, verifyUser);
       await count(`verify ${v.label}`, () => v.target.verify(verifyUser, verifyToken));
       if (v.target.list) await count(`list ${v.label}`, () => v.target.list!(staffToken));
+      // The same with an Idempotency-Key (new keys: each request runs).
+      if (v.target.issueKeyed && v.target.verifyKeyed) {
+        // Users 51101..51200: no other variant uses them.
+        const keyedUser = 51101 + (i % 50);
+        const keyedVerifyUser = 51151 + (i % 50);
+        const keyedToken = tokens.get(keyedUser) ?? (await tokenFor(keyedUser));
+        const keyedVerifyToken = tokens.get(keyedVerifyUser) ?? (await tokenFor(keyedVerifyUser));
+        await count(`issue keyed ${v.label}`, () =>
+          v.target.issueKeyed!(keyedToken, `bench-send-${i}`),
+        );
+        await putCode(admins.small, keyedVerifyUser);
+        await count(`verify keyed ${v.label}`, () =>
+          v.target.verifyKeyed!(keyedVerifyToken, `bench-verify-${i}`),
+        );
+      }
     }
   }
 

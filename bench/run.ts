@@ -216,6 +216,19 @@ function reportRequests(r: WorkerResult) {
       pass: (rt?.max ?? 99) <= 4,
     });
   }
+  for (const [endpoint, name, plain] of [
+    ['issue', 'POST /verification/codes', 4],
+    ['verify', 'POST /verification/verify', 2],
+  ] as const) {
+    const rk = r.roundTrips[`${endpoint} keyed handler`];
+    rows.push({
+      section: '1 request cost',
+      figure: `${name} with Idempotency-Key round trips`,
+      value: `${rk?.max} (median ${rk?.median})`,
+      target: `≤ ${plain + 1} (one more than without)`,
+      pass: (rk?.max ?? 99) <= plain + 1,
+    });
+  }
   const rl = r.roundTrips['list handler'];
   rows.push({
     section: '1 request cost',

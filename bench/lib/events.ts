@@ -52,6 +52,8 @@ export interface EventInput {
   body?: unknown;
   query?: Record<string, string>;
   pathParameters?: Record<string, string>;
+  /** More request headers, such as Idempotency-Key. */
+  headers?: Record<string, string>;
 }
 
 /** An API Gateway HTTP API (payload 2.0) event, as Lambda hands it to a handler. */
@@ -71,6 +73,7 @@ export function httpEvent(input: EventInput): APIGatewayProxyEventV2 {
       host: 'bench.execute-api.eu-west-1.amazonaws.com',
       'content-type': 'application/json',
       ...(input.token ? { authorization: `Bearer ${input.token}` } : {}),
+      ...input.headers,
     },
     ...(input.query ? { queryStringParameters: input.query } : {}),
     ...(input.pathParameters ? { pathParameters: input.pathParameters } : {}),
