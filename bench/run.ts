@@ -216,16 +216,17 @@ function reportRequests(r: WorkerResult) {
       pass: (rt?.max ?? 99) <= 4,
     });
   }
-  for (const [endpoint, name, plain] of [
-    ['issue', 'POST /verification/codes', 4],
-    ['verify', 'POST /verification/verify', 2],
+  for (const [endpoint, name] of [
+    ['issue', 'POST /verification/codes'],
+    ['verify', 'POST /verification/verify'],
   ] as const) {
+    const plain = r.roundTrips[`${endpoint} handler`]?.max ?? 99;
     const rk = r.roundTrips[`${endpoint} keyed handler`];
     rows.push({
       section: '1 request cost',
       figure: `${name} with Idempotency-Key round trips`,
       value: `${rk?.max} (median ${rk?.median})`,
-      target: `≤ ${plain + 1} (one more than without)`,
+      target: `≤ ${plain + 1} (at most one more than without)`,
       pass: (rk?.max ?? 99) <= plain + 1,
     });
   }

@@ -110,6 +110,20 @@ export interface SqlSession {
   rows<R>(text: string, values?: readonly unknown[]): Promise<R[]>;
 }
 
+/**
+ * A statement with its `$n` parameters written in as literals, for the simple
+ * query protocol (several statements in one round trip). Integers go in as
+ * they are, strings quoted by pg's escapeLiteral; nothing else is accepted.
+ */
+export function inlineValues(text: string, values: readonly (number | string)[]): string {
+  return text.replace(/\$(\d+)\b/g, (_, n: string) => {
+    const value = values[Number(n) - 1];
+    if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
+    if (typeof value === 'string') return pg.escapeLiteral(value);
+    throw new Error(`inlineValues: no integer or string for $${n}`);
+  });
+}
+
 /** A session inside `inTransaction`. */
 export interface TransactionSession extends SqlSession {
   /**
@@ -117,6 +131,16 @@ export interface TransactionSession extends SqlSession {
    * a single round trip; the transaction then ends when `work` returns.
    */
   commitWith(statement: string): Promise<void>;
+  /**
+   * BEGIN and the transaction's first statement (its values written in as
+   * literals) in a single round trip; the statement's rows.
+   */
+  beginWith<R>(statement: string): Promise<R[]>;
+}
+
+/** A session that can also send several statements (no parameters) in one round trip. */
+interface RawSession extends SqlSession {
+  results(text: string): Promise<{ rows: unknown[] }[]>;
 }
 
 /** The part of the pooled `pg` client and of Sequelize's pool used here (untyped by Sequelize). */
@@ -151,14 +175,33 @@ export function inTransaction<T>(
   work: (sql: TransactionSession) => Promise<T>,
 ): Promise<T> {
   return onPooledConnection(sequelize, async (sql, discard) => {
-    await sql.rows('BEGIN');
+    // BEGIN is sent with the first statement: alone before `rows`, or in the
+    // same round trip as the statement given to `beginWith`.
+    let begun = false;
     let committed = false;
+    const begin = async () => {
+      if (!begun) {
+        begun = true;
+        await sql.rows('BEGIN');
+      }
+    };
     const tx: TransactionSession = {
-      rows: sql.rows,
-      async commitWith(statement: string) {
+      async rows<R>(text: string, values?: readonly unknown[]) {
+        await begin();
+        return sql.rows<R>(text, values);
+      },
+      async beginWith<R>(statement: string) {
+        if (begun) throw new Error('beginWith: the transaction has begun');
+        begun = true;
         // No parameters: the simple query protocol, which takes several
-        // statements at once. An error in the first skips the COMMIT.
-        await sql.rows(`${statement};\nCOMMIT`);
+        // statements at once and answers with a result for each.
+        const results = await sql.results(`BEGIN;\n${statement}`);
+        return (results[1]?.rows ?? []) as R[];
+      },
+      async commitWith(statement: string) {
+        await begin();
+        // An error in the first statement skips the COMMIT.
+        await sql.results(`${statement};\nCOMMIT`);
         committed = true;
       },
     };
@@ -166,19 +209,19 @@ export function inTransaction<T>(
     try {
       result = await work(tx);
     } catch (err) {
-      if (committed) throw err;
+      if (committed || !begun) throw err;
       // A session whose ROLLBACK failed may still be inside the transaction.
       await sql.rows('ROLLBACK').catch(discard);
       throw err;
     }
-    if (!committed) await sql.rows('COMMIT');
+    if (begun && !committed) await sql.rows('COMMIT');
     return result;
   });
 }
 
 async function onPooledConnection<T>(
   sequelize: Sequelize,
-  work: (sql: SqlSession, discard: () => void) => Promise<T>,
+  work: (sql: RawSession, discard: () => void) => Promise<T>,
 ): Promise<T> {
   const pool = sequelize.connectionManager as unknown as ConnectionPool;
   const connection = await pool.getConnection({ type: 'write' });
@@ -186,23 +229,31 @@ async function onPooledConnection<T>(
   const discard = () => {
     reusable = false;
   };
-  const session: SqlSession = {
-    async rows<R>(text: string, values?: readonly unknown[]) {
-      try {
-        return (await connection.query(text, values)).rows as R[];
-      } catch (err) {
-        // A statement error the server reported leaves the session usable; a
-        // FATAL one (the server ended the session) or any other (a reset
-        // socket, a closed connection) does not: it is not pooled again.
-        if (
-          !(err instanceof pg.DatabaseError) ||
-          err.severity === 'FATAL' ||
-          err.severity === 'PANIC'
-        ) {
-          discard();
-        }
-        throw err;
+  const query = async (text: string, values?: readonly unknown[]) => {
+    try {
+      return await connection.query(text, values);
+    } catch (err) {
+      // A statement error the server reported leaves the session usable; a
+      // FATAL one (the server ended the session) or any other (a reset
+      // socket, a closed connection) does not: it is not pooled again.
+      if (
+        !(err instanceof pg.DatabaseError) ||
+        err.severity === 'FATAL' ||
+        err.severity === 'PANIC'
+      ) {
+        discard();
       }
+      throw err;
+    }
+  };
+  const session: RawSession = {
+    async rows<R>(text: string, values?: readonly unknown[]) {
+      return (await query(text, values)).rows as R[];
+    },
+    async results(text: string) {
+      // Several statements answer with an array of results, one with one result.
+      const answer = (await query(text)) as unknown as { rows: unknown[] } | { rows: unknown[] }[];
+      return Array.isArray(answer) ? answer : [answer];
     },
   };
   try {

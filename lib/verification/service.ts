@@ -9,7 +9,7 @@ import {
   VerificationStatus,
   withChannelVerified,
 } from '../../models';
-import { inTransaction, type TransactionSession, withSession } from '../db';
+import { inlineValues, inTransaction, type TransactionSession, withSession } from '../db';
 import {
   answerFromPrior,
   keyInUse,
@@ -369,9 +369,9 @@ function dailyCapError(
 
 /**
  * Sends a new code for `channel` to the user's current address (POST
- * /verification/codes). Four round trips: BEGIN, lock the user, check limits
- * and write, COMMIT; then the delivery. A fifth (LOCK_BUDGETS_SQL) when a
- * country budget or a client-address limit applies to the send.
+ * /verification/codes). Three round trips: BEGIN with the lock on the user,
+ * check limits and write, COMMIT; then the delivery. A fourth
+ * (LOCK_BUDGETS_SQL) when a country budget or a client-address limit applies.
  *
  * With an Idempotency-Key: the key is read with the user lock and again by
  * the checking statement; the answer is inserted (`delivering`) with the
@@ -390,9 +390,12 @@ export async function issueCode(
   const code = generateCode(settings.codeLength);
 
   const issued = await inTransaction(sequelize, async (sql) => {
-    const [user] = idem
-      ? await sql.rows<LockedUser>(LOCK_USER_KEYED_SQL, [userId, idem.route, idem.key])
-      : await sql.rows<LockedUser>(LOCK_USER_SQL, [userId]);
+    // BEGIN and the lock in one round trip.
+    const [user] = await sql.beginWith<LockedUser>(
+      idem
+        ? inlineValues(LOCK_USER_KEYED_SQL, [userId, idem.route, idem.key])
+        : inlineValues(LOCK_USER_SQL, [userId]),
+    );
     if (!user) throw unknownUser();
     // The clock is read once the user is locked: a send that waited for the
     // lock is judged by a time after the send that held it, whose row it sees.

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { QueryTypes } from 'sequelize';
 import type { Database } from '../../lib/db';
 import { AppError } from '../../lib/errors';
@@ -459,5 +460,35 @@ describe('staff decisions with an Idempotency-Key', () => {
       { bind: [id], type: QueryTypes.SELECT },
     );
     expect(row?.status).toBe('pending');
+  });
+});
+
+describe('database round trips with a key', () => {
+  async function countStatements(work: () => Promise<unknown>): Promise<number> {
+    let n = 0;
+    const original = pg.Client.prototype.query;
+    const spy = jest.spyOn(pg.Client.prototype, 'query').mockImplementation(function (
+      this: pg.Client,
+      ...args: unknown[]
+    ) {
+      n += 1;
+      return (original as (...a: unknown[]) => unknown).apply(this, args);
+    } as never);
+    try {
+      await work();
+    } finally {
+      spy.mockRestore();
+    }
+    return n;
+  }
+
+  it('a send takes one more than without (4: BEGIN with the lock, write, answer with COMMIT, delivered); a verify the same 2', async () => {
+    const deps = verificationDeps();
+    const user = await newUser();
+    expect(await countStatements(() => send(deps, user, 'rt-send'))).toBe(4);
+    const code = deps.sender.last().code;
+    expect(await countStatements(() => verify(deps, user, 'rt-verify', code))).toBe(2);
+    // A replay: one statement (the lock, which reads the stored answer) and the ROLLBACK.
+    expect(await countStatements(() => send(deps, user, 'rt-send'))).toBe(2);
   });
 });
