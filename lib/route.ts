@@ -1,7 +1,7 @@
 import type * as z from 'zod/mini';
 import type { User } from '../models';
 import { apiContext, ApiContext, checkApiSettingsAtStart } from './app';
-import { handleHttp, HttpHandler, HttpResponse, json, parseBody, validate } from './http';
+import { handleHttp, header, HttpHandler, HttpResponse, json, parseBody, validate } from './http';
 import { requireStaff } from './policies';
 
 /**
@@ -56,6 +56,10 @@ export interface RouteInput<A extends Auth, C, P, Q, B> {
   body: Parsed<B>;
   /** The client address as API Gateway saw it (requestContext.http.sourceIp), never a header. */
   sourceIp: string | undefined;
+  /** A request header by name, in any case. */
+  header: (name: string) => string | undefined;
+  /** Milliseconds until Lambda stops the invocation (undefined without a Lambda context). */
+  timeLeftMs: () => number | undefined;
 }
 
 /** Builds a Lambda handler from a route declaration and its one service call. */
@@ -74,7 +78,7 @@ export function httpHandler<
   for (const check of route.startChecks ?? []) check();
   const context = route.context ?? (apiContext as () => Promise<C>);
 
-  return handleHttp(async (event): Promise<HttpResponse> => {
+  return handleHttp(async (event, lambda): Promise<HttpResponse> => {
     const ctx = await context();
     let caller: number | User;
     if (route.auth === 'token') {
@@ -95,7 +99,16 @@ export function httpHandler<
       ? parseBody(event, route.body, { optional: route.bodyOptional === true })
       : undefined;
     const sourceIp = event.requestContext?.http?.sourceIp;
-    const input = { caller, ctx, params, query, body, sourceIp } as RouteInput<A, C, P, Q, B>;
+    const input = {
+      caller,
+      ctx,
+      params,
+      query,
+      body,
+      sourceIp,
+      header: (name: string) => header(event, name),
+      timeLeftMs: () => lambda?.getRemainingTimeInMillis?.(),
+    } as RouteInput<A, C, P, Q, B>;
     return json(route.status ?? 200, await fn(input));
   });
 }

@@ -13,6 +13,11 @@ export const handler = httpHandler(
     body: issueCodeBody,
     status: 201,
   },
-  async ({ caller, body, ctx, sourceIp }) =>
-    issueCode(ctx.deps, caller, body.channel, { sourceIp }),
+  async ({ caller, body, ctx, sourceIp, header, timeLeftMs }) =>
+    issueCode(ctx.deps, caller, body.channel, {
+      sourceIp,
+      locale: body.locale,
+      acceptLanguage: header('accept-language'),
+      timeLeftMs,
+    }),
 );

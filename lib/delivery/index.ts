@@ -1,13 +1,25 @@
 import type { Channel } from '../../models';
 import { LineLogger, logSender } from './log';
+import { renderMessage } from './messages';
 import { sesSender } from './ses';
 import { snsSender } from './sns';
-import type { AdapterName, CodeMessage, CodeSender, DeliverySettings } from './types';
+import type {
+  AdapterName,
+  CodeMessage,
+  CodeSender,
+  DeliveryAdapter,
+  DeliverySettings,
+  SendOptions,
+} from './types';
 import { webhookSender } from './webhook';
 
 export * from './types';
 
-function adapter(name: AdapterName, settings: DeliverySettings, logger: LineLogger): CodeSender {
+function adapter(
+  name: AdapterName,
+  settings: DeliverySettings,
+  logger: LineLogger,
+): DeliveryAdapter {
   switch (name) {
     case 'log':
       return logSender(logger);
@@ -17,19 +29,20 @@ function adapter(name: AdapterName, settings: DeliverySettings, logger: LineLogg
         timeoutMs: settings.webhookTimeoutMs,
       });
     case 'ses':
-      return sesSender({
-        fromAddress: settings.sesFromAddress as string,
-        serviceName: settings.serviceName,
-      });
+      return sesSender({ fromAddress: settings.sesFromAddress as string });
     case 'sns':
-      return snsSender({ senderId: settings.snsSenderId, serviceName: settings.serviceName });
+      return snsSender({ senderId: settings.snsSenderId });
   }
 }
 
-/** The configured sender: each channel goes to the adapter CODE_DELIVERY assigned it. */
+/**
+ * The configured sender: each message is written once in its locale
+ * (lib/delivery/messages.ts), then goes to the adapter CODE_DELIVERY assigned
+ * its channel.
+ */
 export function createCodeSender(settings: DeliverySettings, logger: LineLogger): CodeSender {
-  const byName = new Map<AdapterName, CodeSender>();
-  const forChannel = (channel: Channel): CodeSender => {
+  const byName = new Map<AdapterName, DeliveryAdapter>();
+  const forChannel = (channel: Channel): DeliveryAdapter => {
     const name = settings.byChannel[channel];
     let sender = byName.get(name);
     if (!sender) {
@@ -38,5 +51,11 @@ export function createCodeSender(settings: DeliverySettings, logger: LineLogger)
     }
     return sender;
   };
-  return { send: (message: CodeMessage) => forChannel(message.channel).send(message) };
+  return {
+    send: async (message: CodeMessage, options: SendOptions = {}) =>
+      forChannel(message.channel).send(
+        { ...message, ...renderMessage(message, settings.messages) },
+        options,
+      ),
+  };
 }

@@ -1,4 +1,4 @@
-import { CodeMessage, CodeSender, DeliveryError } from './types';
+import { DeliveryAdapter, DeliveryError, RenderedMessage } from './types';
 
 export interface WebhookOptions {
   url: string;
@@ -6,19 +6,20 @@ export interface WebhookOptions {
 }
 
 /**
- * POSTs `{channel, destination, code, expiresAt}` as JSON. A non-2xx answer, a
+ * POSTs `{channel, destination, code, expiresAt, locale, text}` (and `subject`
+ * for an email) as JSON. A non-2xx answer, a
  * network error or no answer within the timeout is a DeliveryError.
  */
-export function webhookSender(options: WebhookOptions): CodeSender {
+export function webhookSender(options: WebhookOptions): DeliveryAdapter {
   return {
-    async send({ channel, destination, code, expiresAt }: CodeMessage) {
+    async send(message: RenderedMessage) {
       const signal = AbortSignal.timeout(options.timeoutMs);
       let res: Response;
       try {
         res = await fetch(options.url, {
           method: 'POST',
           headers: { 'Content-Type': 'application/json' },
-          body: JSON.stringify({ channel, destination, code, expiresAt: expiresAt.toISOString() }),
+          body: webhookBody(message),
           signal,
           redirect: 'error',
         });
@@ -37,4 +38,18 @@ export function webhookSender(options: WebhookOptions): CodeSender {
       }
     },
   };
+}
+
+/** The JSON body: `text` (and `subject`) are exactly the words to send. */
+export function webhookBody(message: RenderedMessage): string {
+  const { channel, destination, code, expiresAt, locale, subject, text } = message;
+  return JSON.stringify({
+    channel,
+    destination,
+    code,
+    expiresAt: expiresAt.toISOString(),
+    locale,
+    ...(subject === undefined ? {} : { subject }),
+    text,
+  });
 }

@@ -10,6 +10,7 @@ import {
   withChannelVerified,
 } from '../../models';
 import { inTransaction, withSession } from '../db';
+import { messageLocale } from '../delivery/messages';
 import type { CodeSender } from '../delivery/types';
 import { AppError, badRequest, notFound, unauthorized } from '../errors';
 import { type Caller, canReadVerification } from '../policies';
@@ -51,13 +52,27 @@ export interface IssuedCode {
   destination: string;
   expiresAt: string;
   resendAvailableAt: string;
+  /** The locale the message was written in. */
+  locale: string;
 }
 
 /** What a send knows about its request beyond the caller and channel. */
 export interface SendRequest {
   /** API Gateway's requestContext.http.sourceIp (never a forwarded header). */
-  sourceIp?: string;
+  sourceIp?: string | undefined;
+  /** The body's `locale` (a well-formed BCP 47 tag). */
+  locale?: string | undefined;
+  /** The `Accept-Language` header. */
+  acceptLanguage?: string | undefined;
+  /** Milliseconds before the function is stopped (the Lambda context's), when known. */
+  timeLeftMs?: (() => number | undefined) | undefined;
 }
+
+/**
+ * Time kept back from delivery for what follows it: retiring the code when
+ * delivery failed, and answering.
+ */
+export const AFTER_DELIVERY_RESERVE_MS = 1000;
 
 export interface VerifyResult {
   verified: true;
@@ -319,6 +334,10 @@ export async function issueCode(
   const { settings, sequelize } = deps;
   const id = randomUUID();
   const code = generateCode(settings.codeLength);
+  const locale = messageLocale(
+    { requested: request.locale, acceptLanguage: request.acceptLanguage },
+    settings.delivery.messages.defaultLocale,
+  );
 
   const issued = await inTransaction(sequelize, async (sql) => {
     const [user] = await sql.rows<LockedUser>(LOCK_USER_SQL, [userId]);
@@ -386,16 +405,25 @@ export async function issueCode(
   const { now, expiresAt } = issued;
 
   const masked = maskDestination(channel, issued.address);
+  // Real time, not the service clock: the function's limit is real.
+  const timeLeft = request.timeLeftMs?.();
+  const deadline =
+    timeLeft === undefined ? undefined : Date.now() + timeLeft - AFTER_DELIVERY_RESERVE_MS;
   try {
-    await deps.sender.send({
-      channel,
-      // Phone: the E.164 form the code is bound to; email: the address as the
-      // user wrote it (the code binds to its lowercased form).
-      destination: channel === 'phone' ? issued.destination : issued.address,
-      code,
-      expiresAt,
-      ttlMinutes: Math.max(1, Math.round(settings.codeTtlSeconds / 60)),
-    });
+    await deps.sender.send(
+      {
+        id,
+        channel,
+        // Phone: the E.164 form the code is bound to; email: the address as the
+        // user wrote it (the code binds to its lowercased form).
+        destination: channel === 'phone' ? issued.destination : issued.address,
+        code,
+        expiresAt,
+        ttlMinutes: Math.max(1, Math.round(settings.codeTtlSeconds / 60)),
+        locale,
+      },
+      { deadline },
+    );
   } catch (err) {
     // The new code must not stay usable; it still counts toward the caps, and
     // the code it superseded stays superseded.
@@ -409,13 +437,20 @@ export async function issueCode(
     });
     throw new AppError('delivery_failed', undefined, { cause: err });
   }
-  deps.logger?.info('verification code sent', { codeId: id, userId, channel, destination: masked });
+  deps.logger?.info('verification code sent', {
+    codeId: id,
+    userId,
+    channel,
+    destination: masked,
+    locale,
+  });
   return {
     id,
     channel,
     destination: masked,
     expiresAt: expiresAt.toISOString(),
     resendAvailableAt: issued.resendAvailableAt.toISOString(),
+    locale,
   };
 }
 

@@ -1,4 +1,6 @@
 import type { Channel } from '../../models';
+import { canonicalTag, lookupChain } from '../delivery/locale';
+import { hasTemplate, type MessageSettings } from '../delivery/messages';
 import { ADAPTER_CHANNELS, ADAPTERS, AdapterName, DeliverySettings } from '../delivery/types';
 import { ConfigError } from '../errors';
 import type { Env } from '../env';
@@ -84,6 +86,66 @@ function channelAssignment(adapters: AdapterName[]): Record<Channel, AdapterName
   return { email, phone };
 }
 
+/** Longest VERIFICATION_APP_NAME (or SERVICE_NAME): it is in every text, SMS included. */
+const MAX_APP_NAME_LENGTH = 64;
+
+/** One DNS label: letters, digits and inner hyphens, 1 to 63 characters. */
+const HOST_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/**
+ * VERIFICATION_WEBOTP_DOMAIN: a bare host name (`example.com`, `login.example.com`),
+ * in its ASCII form; no scheme, port, path, trailing dot or IP address.
+ */
+export function webOtpDomain(env: Env): string | undefined {
+  const raw = optionalSetting(env, 'VERIFICATION_WEBOTP_DOMAIN')?.trim();
+  if (raw === undefined) return undefined;
+  const host = raw.toLowerCase();
+  const labels = host.split('.');
+  const ok =
+    host.length <= 253 &&
+    labels.every((label) => HOST_LABEL.test(label)) &&
+    // A top-level label of digits only would make an IPv4 address.
+    !/^\d+$/.test(labels[labels.length - 1] as string);
+  if (!ok) {
+    throw new ConfigError(
+      'VERIFICATION_WEBOTP_DOMAIN',
+      `must be a bare host name such as "example.com" (no scheme, port, path or IP address), got "${raw}"`,
+    );
+  }
+  return host;
+}
+
+/** The app name, default locale and WebOTP domain of the messages. */
+export function messageSettings(env: Env): MessageSettings {
+  const nameSetting = optionalSetting(env, 'VERIFICATION_APP_NAME')
+    ? 'VERIFICATION_APP_NAME'
+    : 'SERVICE_NAME';
+  const appName = optionalSetting(env, nameSetting)?.trim() ?? 'verification-service';
+  // A line break would split the SMS and could push the WebOTP line off the end.
+  if (appName.length > MAX_APP_NAME_LENGTH || /\p{Cc}/u.test(appName)) {
+    throw new ConfigError(
+      nameSetting,
+      `names the app in every message: at most ${MAX_APP_NAME_LENGTH} characters on one line`,
+    );
+  }
+
+  const rawLocale = optionalSetting(env, 'VERIFICATION_DEFAULT_LOCALE')?.trim() ?? 'en';
+  if (canonicalTag(rawLocale) === undefined) {
+    throw new ConfigError(
+      'VERIFICATION_DEFAULT_LOCALE',
+      `must be a BCP 47 language tag such as "en" or "pt-BR", got "${rawLocale}"`,
+    );
+  }
+  const defaultLocale = lookupChain(rawLocale).find(hasTemplate);
+  if (defaultLocale === undefined) {
+    throw new ConfigError(
+      'VERIFICATION_DEFAULT_LOCALE',
+      `is "${rawLocale}", for which lib/delivery/templates/ has no file (add one, or choose a language that has)`,
+    );
+  }
+  return { appName, defaultLocale, webOtpDomain: webOtpDomain(env) };
+}
+
 export function deliverySettings(env: Env, isProduction: boolean): DeliverySettings {
   const adapters = parseDelivery(optionalSetting(env, 'CODE_DELIVERY'), isProduction);
   const byChannel = channelAssignment(adapters);
@@ -130,7 +192,7 @@ export function deliverySettings(env: Env, isProduction: boolean): DeliverySetti
     webhookTimeoutMs: intSetting(env, 'CODE_WEBHOOK_TIMEOUT_MS', 3000, { min: 100, max: 8000 }),
     sesFromAddress,
     snsSenderId,
-    serviceName: optionalSetting(env, 'SERVICE_NAME')?.trim() ?? 'verification-service',
+    messages: messageSettings(env),
   };
 }
 

@@ -1,93 +1,101 @@
-import { SendEmailCommand, SESv2Client } from '@aws-sdk/client-sesv2';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { mockClient } from 'aws-sdk-client-mock';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createCodeSender, DeliveryError } from '../../lib/delivery';
+import { createCodeSender, DeliveryError, RenderedMessage } from '../../lib/delivery';
 import { logSender } from '../../lib/delivery/log';
 import { sesSender } from '../../lib/delivery/ses';
 import { snsSender } from '../../lib/delivery/sns';
 import { webhookSender } from '../../lib/delivery/webhook';
 import { verificationSettings } from '../../lib/verification/settings';
+import { FakeAws } from '../helpers/fakeAws';
 
 const expiresAt = new Date('2026-11-26T20:10:00.000Z');
-const email = {
-  channel: 'email' as const,
+const email: RenderedMessage = {
+  id: '7c0e4f6a-1b2d-4c3e-8f90-a1b2c3d4e5f6',
+  channel: 'email',
   destination: 'jane@example.com',
   code: '012345',
   expiresAt,
   ttlMinutes: 10,
+  locale: 'es',
+  subject: 'Tu código de verificación de Acme',
+  text: 'Hola:\n\nTu código de verificación de Acme es 012345.',
 };
-const phone = {
-  channel: 'phone' as const,
+const phone: RenderedMessage = {
+  id: '0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0',
+  channel: 'phone',
   destination: '+15550001234',
   code: '987654',
   expiresAt,
   ttlMinutes: 10,
+  locale: 'de',
+  subject: undefined,
+  text: '987654 ist Ihr Bestätigungscode für Acme. Er ist 10 Minuten lang gültig.',
 };
 
-// One mock per client class for the whole file (mockClient patches the prototype).
-const ses = mockClient(SESv2Client);
-const sns = mockClient(SNSClient);
-beforeEach(() => {
-  ses.reset();
-  sns.reset();
+// The real SDK clients, pointed at a local stand-in for SES and SNS.
+const aws = new FakeAws();
+const savedEnv = process.env;
+beforeAll(async () => {
+  process.env = { ...savedEnv, ...FakeAws.env(await aws.start()) };
 });
-afterAll(() => {
-  ses.restore();
-  sns.restore();
+afterAll(async () => {
+  process.env = savedEnv;
+  await aws.stop();
+});
+beforeEach(() => {
+  aws.emails = [];
+  aws.sms = [];
+  aws.sesError = undefined;
+  aws.snsError = undefined;
 });
 
-describe('ses adapter', () => {
-  it('sends the code from SES_FROM_ADDRESS, naming the service and the lifetime', async () => {
-    ses.on(SendEmailCommand).resolves({ MessageId: 'm1' });
-    await sesSender({ fromAddress: 'no-reply@acme.example', serviceName: 'Acme' }).send(email);
-    const calls = ses.commandCalls(SendEmailCommand);
-    expect(calls).toHaveLength(1);
-    const input = calls[0]!.args[0].input;
-    expect(input.FromEmailAddress).toBe('no-reply@acme.example');
-    expect(input.Destination).toEqual({ ToAddresses: ['jane@example.com'] });
-    const text = input.Content?.Simple?.Body?.Text?.Data ?? '';
-    expect(text).toContain('012345');
-    expect(text).toContain('Acme');
-    expect(text).toContain('10 minutes');
-    expect(input.Content?.Simple?.Subject?.Data).toContain('Acme');
+describe('ses adapter (SESv2 SendEmail through the real client)', () => {
+  it('sends the subject and text it is given, from SES_FROM_ADDRESS, in UTF-8', async () => {
+    await sesSender({ fromAddress: 'no-reply@acme.example' }).send(email, {});
+    expect(aws.emails).toEqual([
+      {
+        from: 'no-reply@acme.example',
+        to: ['jane@example.com'],
+        subject: email.subject,
+        text: email.text,
+        charset: 'UTF-8',
+      },
+    ]);
   });
 
   it('turns an SES error into a DeliveryError, and refuses phones', async () => {
-    ses
-      .on(SendEmailCommand)
-      .rejects(Object.assign(new Error('throttled'), { name: 'TooManyRequestsException' }));
-    const sender = sesSender({ fromAddress: 'a@b.example', serviceName: 'Acme' });
-    await expect(sender.send(email)).rejects.toBeInstanceOf(DeliveryError);
-    await expect(sender.send(phone)).rejects.toBeInstanceOf(DeliveryError);
+    aws.sesError = 'MessageRejected';
+    const sender = sesSender({ fromAddress: 'a@b.example' });
+    await expect(sender.send(email, {})).rejects.toThrow('ses delivery failed: MessageRejected');
+    await expect(sender.send(phone, {})).rejects.toBeInstanceOf(DeliveryError);
+    expect(aws.emails).toEqual([]);
   });
 });
 
-describe('sns adapter', () => {
-  it('publishes a transactional SMS with the sender id', async () => {
-    sns.on(PublishCommand).resolves({ MessageId: 'm1' });
-    await snsSender({ senderId: 'Acme', serviceName: 'Acme' }).send({ ...phone, ttlMinutes: 1 });
-    const input = sns.commandCalls(PublishCommand)[0]!.args[0].input;
-    expect(input.PhoneNumber).toBe('+15550001234');
-    expect(input.Message).toContain('987654');
-    expect(input.Message).toContain('Acme');
-    expect(input.Message).toContain('1 minute.');
-    expect(input.MessageAttributes).toEqual({
-      'AWS.SNS.SMS.SMSType': { DataType: 'String', StringValue: 'Transactional' },
-      'AWS.SNS.SMS.SenderID': { DataType: 'String', StringValue: 'Acme' },
-    });
+describe('sns adapter (SNS Publish through the real client)', () => {
+  it('publishes the text as a transactional SMS with the sender id', async () => {
+    await snsSender({ senderId: 'Acme' }).send(phone, {});
+    expect(aws.sms).toEqual([
+      {
+        phoneNumber: '+15550001234',
+        message: phone.text,
+        attributes: {
+          'AWS.SNS.SMS.SMSType': 'Transactional',
+          'AWS.SNS.SMS.SenderID': 'Acme',
+        },
+      },
+    ]);
   });
 
   it('omits the sender id when unset; errors become DeliveryError; refuses emails', async () => {
-    sns.on(PublishCommand).resolvesOnce({}).rejects(new Error('opted out'));
-    const sender = snsSender({ senderId: undefined, serviceName: 'Acme' });
-    await sender.send(phone);
-    expect(
-      Object.keys(sns.commandCalls(PublishCommand)[0]!.args[0].input.MessageAttributes ?? {}),
-    ).toEqual(['AWS.SNS.SMS.SMSType']);
-    await expect(sender.send(phone)).rejects.toBeInstanceOf(DeliveryError);
-    await expect(sender.send(email)).rejects.toBeInstanceOf(DeliveryError);
+    const sender = snsSender({ senderId: undefined });
+    await sender.send(phone, {});
+    expect(Object.keys(aws.sms[0]?.attributes ?? {})).toEqual(['AWS.SNS.SMS.SMSType']);
+    aws.snsError = 'InvalidParameter';
+    await expect(sender.send(phone, {})).rejects.toThrow(
+      'sns delivery failed: InvalidParameterException',
+    );
+    await expect(sender.send(email, {})).rejects.toBeInstanceOf(DeliveryError);
   });
 });
 
@@ -124,9 +132,9 @@ describe('webhook adapter against a local HTTP server', () => {
     await new Promise((r) => server.close(r));
   });
 
-  it('POSTs {channel, destination, code, expiresAt} as JSON; 2xx is success', async () => {
+  it('POSTs {channel, destination, code, expiresAt, locale, subject, text} as JSON; 2xx is success', async () => {
     behaviour = 'ok';
-    await webhookSender({ url, timeoutMs: 2000 }).send(email);
+    await webhookSender({ url, timeoutMs: 2000 }).send(email, {});
     expect(received.at(-1)).toEqual({
       path: '/hook',
       contentType: 'application/json',
@@ -135,19 +143,34 @@ describe('webhook adapter against a local HTTP server', () => {
         destination: 'jane@example.com',
         code: '012345',
         expiresAt: '2026-11-26T20:10:00.000Z',
+        locale: 'es',
+        subject: email.subject,
+        text: email.text,
       },
+    });
+    await webhookSender({ url, timeoutMs: 2000 }).send(phone, {});
+    // An SMS has no subject.
+    expect(received.at(-1)?.body).toEqual({
+      channel: 'phone',
+      destination: '+15550001234',
+      code: '987654',
+      expiresAt: '2026-11-26T20:10:00.000Z',
+      locale: 'de',
+      text: phone.text,
     });
   });
 
   it('a 500 answer is a delivery failure', async () => {
     behaviour = 'fail';
-    await expect(webhookSender({ url, timeoutMs: 2000 }).send(phone)).rejects.toThrow(/HTTP 500/);
+    await expect(webhookSender({ url, timeoutMs: 2000 }).send(phone, {})).rejects.toThrow(
+      /HTTP 500/,
+    );
   });
 
   it('a server slower than the timeout is a delivery failure, quickly', async () => {
     behaviour = 'slow';
     const started = Date.now();
-    await expect(webhookSender({ url, timeoutMs: 200 }).send(phone)).rejects.toThrow(
+    await expect(webhookSender({ url, timeoutMs: 200 }).send(phone, {})).rejects.toThrow(
       /no answer within 200 ms/,
     );
     expect(Date.now() - started).toBeLessThan(4000);
@@ -155,35 +178,60 @@ describe('webhook adapter against a local HTTP server', () => {
 
   it('an unreachable server is a delivery failure', async () => {
     await expect(
-      webhookSender({ url: 'http://127.0.0.1:1/hook', timeoutMs: 2000 }).send(phone),
+      webhookSender({ url: 'http://127.0.0.1:1/hook', timeoutMs: 2000 }).send(phone, {}),
     ).rejects.toBeInstanceOf(DeliveryError);
   });
 });
 
 describe('createCodeSender', () => {
-  it('routes email to SES and phone to SNS for CODE_DELIVERY=ses,sns', async () => {
-    ses.on(SendEmailCommand).resolves({});
-    sns.on(PublishCommand).resolves({});
+  const base = { VERIFICATION_CODE_PEPPER: 'x'.repeat(16), VERIFICATION_APP_NAME: 'Acme' };
+  const code = { id: email.id, code: '024680', expiresAt, ttlMinutes: 5 };
+
+  it('writes each message in its locale and routes email to SES, phone to SNS', async () => {
     const settings = verificationSettings({
-      VERIFICATION_CODE_PEPPER: 'x'.repeat(16),
+      ...base,
       CODE_DELIVERY: 'ses,sns',
       SES_FROM_ADDRESS: 'a@b.example',
+      VERIFICATION_WEBOTP_DOMAIN: 'acme.example',
     });
     const sender = createCodeSender(settings.delivery, { info: jest.fn() });
-    await sender.send(email);
-    await sender.send(phone);
-    expect(ses.commandCalls(SendEmailCommand)).toHaveLength(1);
-    expect(sns.commandCalls(PublishCommand)).toHaveLength(1);
+    await sender.send({ ...code, channel: 'email', destination: 'jo@example.com', locale: 'fr' });
+    await sender.send({ ...code, channel: 'phone', destination: '+15550001234', locale: 'pt' });
+    expect(aws.emails).toEqual([
+      expect.objectContaining({
+        subject: 'Votre code de vérification pour Acme',
+        text: expect.stringContaining('Votre code de vérification pour Acme est 024680.'),
+      }),
+    ]);
+    expect(aws.sms).toEqual([
+      expect.objectContaining({
+        phoneNumber: '+15550001234',
+        message:
+          '024680 é o seu código de verificação para Acme. Expira em 5 minutos.\n\n' +
+          '@acme.example #024680',
+      }),
+    ]);
   });
 
-  it('log delivery writes one line with channel, destination and code', async () => {
+  it('log delivery writes one line with the channel, destination, code and the same words', async () => {
     const info = jest.fn();
-    await logSender({ info }).send(phone);
-    expect(info).toHaveBeenCalledTimes(1);
-    expect(info.mock.calls[0][1]).toMatchObject({
+    const settings = verificationSettings(base);
+    await createCodeSender(settings.delivery, { info }).send({
+      ...code,
       channel: 'phone',
       destination: '+15550001234',
-      code: '987654',
+      locale: 'es',
     });
+    expect(info).toHaveBeenCalledTimes(1);
+    expect(info.mock.calls[0][1]).toEqual({
+      channel: 'phone',
+      destination: '+15550001234',
+      code: '024680',
+      expiresAt: expiresAt.toISOString(),
+      locale: 'es',
+      text: '024680 es tu código de verificación de Acme. Caduca en 5 minutos.',
+    });
+    await logSender({ info }).send(email, {});
+    expect(info.mock.calls[1][1]).toMatchObject({ subject: email.subject, text: email.text });
   });
 });

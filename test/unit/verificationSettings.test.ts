@@ -37,7 +37,11 @@ describe('verificationSettings', () => {
         webhookTimeoutMs: 3000,
         sesFromAddress: undefined,
         snsSenderId: undefined,
-        serviceName: 'verification-service',
+        messages: {
+          appName: 'verification-service',
+          defaultLocale: 'en',
+          webOtpDomain: undefined,
+        },
       },
       abuse: {
         defaultCountry: undefined,
@@ -87,6 +91,21 @@ describe('verificationSettings', () => {
       { CODE_DELIVERY: 'ses,sns', SES_FROM_ADDRESS: 'a@b.c', SNS_SENDER_ID: 'TOO-LONG-SENDER' },
       'SNS_SENDER_ID',
     ],
+    [{ VERIFICATION_DEFAULT_LOCALE: 'en_US' }, 'VERIFICATION_DEFAULT_LOCALE'],
+    [{ VERIFICATION_DEFAULT_LOCALE: 'e-n' }, 'VERIFICATION_DEFAULT_LOCALE'],
+    // Well-formed, but no template serves it or its language.
+    [{ VERIFICATION_DEFAULT_LOCALE: 'ja' }, 'VERIFICATION_DEFAULT_LOCALE'],
+    [{ VERIFICATION_APP_NAME: 'Acme\nclick here' }, 'VERIFICATION_APP_NAME'],
+    [{ VERIFICATION_APP_NAME: 'x'.repeat(65) }, 'VERIFICATION_APP_NAME'],
+    [{ SERVICE_NAME: 'y'.repeat(65) }, 'SERVICE_NAME'],
+    [{ VERIFICATION_WEBOTP_DOMAIN: 'https://example.com' }, 'VERIFICATION_WEBOTP_DOMAIN'],
+    [{ VERIFICATION_WEBOTP_DOMAIN: 'example.com/verify' }, 'VERIFICATION_WEBOTP_DOMAIN'],
+    [{ VERIFICATION_WEBOTP_DOMAIN: 'example.com:443' }, 'VERIFICATION_WEBOTP_DOMAIN'],
+    [{ VERIFICATION_WEBOTP_DOMAIN: '192.168.0.1' }, 'VERIFICATION_WEBOTP_DOMAIN'],
+    [{ VERIFICATION_WEBOTP_DOMAIN: 'example.com.' }, 'VERIFICATION_WEBOTP_DOMAIN'],
+    [{ VERIFICATION_WEBOTP_DOMAIN: '-bad-.example.com' }, 'VERIFICATION_WEBOTP_DOMAIN'],
+    [{ VERIFICATION_WEBOTP_DOMAIN: 'exämple.com' }, 'VERIFICATION_WEBOTP_DOMAIN'],
+    [{ VERIFICATION_WEBOTP_DOMAIN: '@example.com' }, 'VERIFICATION_WEBOTP_DOMAIN'],
   ])('refuses %j, naming %s', (env, setting) => {
     const err = configError({ ...base, ...env } as Record<string, string>);
     expect(err.setting).toBe(setting);
@@ -107,7 +126,7 @@ describe('verificationSettings', () => {
       byChannel: { email: 'ses', phone: 'sns' },
       sesFromAddress: 'Service <no-reply@example.com>',
       snsSenderId: 'Verify',
-      serviceName: 'Acme',
+      messages: { appName: 'Acme', defaultLocale: 'en', webOtpDomain: undefined },
     });
     expect(
       verificationSettings({
@@ -117,6 +136,23 @@ describe('verificationSettings', () => {
         CODE_WEBHOOK_URL: 'https://hooks.example/codes',
       }).delivery.byChannel,
     ).toEqual({ email: 'ses', phone: 'webhook' });
+  });
+
+  it('names the app, chooses the default locale and the WebOTP domain', () => {
+    const messages = (env: Record<string, string>) =>
+      verificationSettings({ ...base, ...env }).delivery.messages;
+    expect(messages({ SERVICE_NAME: 'Acme' }).appName).toBe('Acme');
+    expect(messages({ SERVICE_NAME: 'acme-api', VERIFICATION_APP_NAME: ' Acme ' }).appName).toBe(
+      'Acme',
+    );
+    expect(messages({ VERIFICATION_DEFAULT_LOCALE: 'de' }).defaultLocale).toBe('de');
+    // A regional tag is served by its language's template.
+    expect(messages({ VERIFICATION_DEFAULT_LOCALE: 'pt-BR' }).defaultLocale).toBe('pt');
+    expect(messages({ VERIFICATION_DEFAULT_LOCALE: 'FR-ca' }).defaultLocale).toBe('fr');
+    expect(messages({ VERIFICATION_WEBOTP_DOMAIN: 'Login.Example.com' }).webOtpDomain).toBe(
+      'login.example.com',
+    );
+    expect(messages({ VERIFICATION_WEBOTP_DOMAIN: 'localhost' }).webOtpDomain).toBe('localhost');
   });
 
   it('accepts a pepper secret id at start, but not at run time', () => {
@@ -210,6 +246,12 @@ describe('a misconfigured verification function stops at start', () => {
       'VERIFICATION_PHONE_SENDS_PER_HOUR_BY_COUNTRY',
     ],
     ['verifyCode', { VERIFICATION_PHONE_COUNTRIES: 'US,XX' }, 'VERIFICATION_PHONE_COUNTRIES'],
+    ['issueCode', { VERIFICATION_DEFAULT_LOCALE: 'xx-' }, 'VERIFICATION_DEFAULT_LOCALE'],
+    [
+      'issueCode',
+      { VERIFICATION_WEBOTP_DOMAIN: 'https://a.example' },
+      'VERIFICATION_WEBOTP_DOMAIN',
+    ],
     [
       'issueCode',
       { VERIFICATION_MAX_SENDS_PER_IP_PER_HOUR: 'many' },
