@@ -1,6 +1,7 @@
 import type { Channel } from '../../models';
 import { LineLogger, logSender } from './log';
 import { renderMessage } from './messages';
+import type { WebhookSigner } from './signing';
 import { sesSender } from './ses';
 import { snsSender } from './sns';
 import type {
@@ -19,6 +20,7 @@ function adapter(
   name: AdapterName,
   settings: DeliverySettings,
   logger: LineLogger,
+  signer: WebhookSigner | undefined,
 ): DeliveryAdapter {
   switch (name) {
     case 'log':
@@ -27,6 +29,7 @@ function adapter(
       return webhookSender({
         url: settings.webhookUrl as string,
         timeoutMs: settings.webhookTimeoutMs,
+        signer,
       });
     case 'ses':
       return sesSender({ fromAddress: settings.sesFromAddress as string });
@@ -38,15 +41,19 @@ function adapter(
 /**
  * The configured sender: each message is written once in its locale
  * (lib/delivery/messages.ts), then goes to the adapter CODE_DELIVERY assigned
- * its channel.
+ * its channel. `webhookSigner` signs the webhook's requests (CODE_WEBHOOK_SECRET).
  */
-export function createCodeSender(settings: DeliverySettings, logger: LineLogger): CodeSender {
+export function createCodeSender(
+  settings: DeliverySettings,
+  logger: LineLogger,
+  webhookSigner?: WebhookSigner,
+): CodeSender {
   const byName = new Map<AdapterName, DeliveryAdapter>();
   const forChannel = (channel: Channel): DeliveryAdapter => {
     const name = settings.byChannel[channel];
     let sender = byName.get(name);
     if (!sender) {
-      sender = adapter(name, settings, logger);
+      sender = adapter(name, settings, logger, webhookSigner);
       byName.set(name, sender);
     }
     return sender;

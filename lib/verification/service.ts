@@ -46,6 +46,9 @@ export interface VerificationDeps {
   logger?: ServiceLogger;
 }
 
+/** What checking a code needs: no sender. */
+export type VerifyDeps = Omit<VerificationDeps, 'sender'>;
+
 export interface IssuedCode {
   id: string;
   channel: Channel;
@@ -519,7 +522,7 @@ interface ActiveRow {
  * 422 (429 on the last attempt). Two round trips, no explicit transaction.
  */
 export async function verifyCode(
-  deps: VerificationDeps,
+  deps: VerifyDeps,
   userId: number,
   channel: Channel,
   code: string,

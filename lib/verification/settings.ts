@@ -1,10 +1,17 @@
 import type { Channel } from '../../models';
 import { canonicalTag, lookupChain } from '../delivery/locale';
 import { hasTemplate, type MessageSettings } from '../delivery/messages';
+import { type WebhookSigner, webhookSigner } from '../delivery/signing';
 import { ADAPTER_CHANNELS, ADAPTERS, AdapterName, DeliverySettings } from '../delivery/types';
 import { ConfigError } from '../errors';
 import type { Env } from '../env';
-import { intSetting, optionalSetting, requiredSetting, stageOf } from '../settings';
+import {
+  envForStartCheck,
+  intSetting,
+  optionalSetting,
+  requiredSetting,
+  stageOf,
+} from '../settings';
 import { abuseSettings, AbuseSettings } from './abuseSettings';
 
 export interface VerificationSettings {
@@ -146,6 +153,9 @@ export function messageSettings(env: Env): MessageSettings {
   return { appName, defaultLocale, webOtpDomain: webOtpDomain(env) };
 }
 
+/** The longest webhook attempt: two of them and the pause fit in the function's timeout. */
+export const MAX_WEBHOOK_TIMEOUT_MS = 4000;
+
 export function deliverySettings(env: Env, isProduction: boolean): DeliverySettings {
   const adapters = parseDelivery(optionalSetting(env, 'CODE_DELIVERY'), isProduction);
   const byChannel = channelAssignment(adapters);
@@ -188,8 +198,12 @@ export function deliverySettings(env: Env, isProduction: boolean): DeliverySetti
   return {
     byChannel,
     webhookUrl,
-    // The function timeout is 10 s: a webhook must give up well inside it.
-    webhookTimeoutMs: intSetting(env, 'CODE_WEBHOOK_TIMEOUT_MS', 3000, { min: 100, max: 8000 }),
+    // Two attempts, the pause between them and what follows must fit in the
+    // function's 10 s (test/unit/webhookTiming.test.ts reads serverless.yml).
+    webhookTimeoutMs: intSetting(env, 'CODE_WEBHOOK_TIMEOUT_MS', 3000, {
+      min: 100,
+      max: MAX_WEBHOOK_TIMEOUT_MS,
+    }),
     sesFromAddress,
     snsSenderId,
     messages: messageSettings(env),
@@ -238,6 +252,38 @@ export function verificationSettings(env: Env): VerificationSettings {
     delivery: deliverySettings(env, isProduction),
     abuse: abuseSettings(env),
   };
+}
+
+/**
+ * The webhook's signer, from CODE_WEBHOOK_SECRET (or its secret id, resolved
+ * into it): read by the sending function only, so no other function holds the
+ * secret. Required on a production stage when a channel uses the webhook;
+ * off production an unset secret sends unsigned. A secret that is set is
+ * checked whatever the delivery.
+ */
+export function webhookSignerSetting(
+  env: Env,
+  delivery: DeliverySettings,
+): WebhookSigner | undefined {
+  const raw = optionalSetting(env, 'CODE_WEBHOOK_SECRET');
+  if (raw !== undefined) return webhookSigner(raw);
+  const usesWebhook = Object.values(delivery.byChannel).includes('webhook');
+  if (usesWebhook && stageOf(env).isProduction) {
+    throw new ConfigError(
+      'CODE_WEBHOOK_SECRET',
+      'is required on a production stage for webhook delivery (or CODE_WEBHOOK_SECRET_SECRET_ID): a "whsec_" secret that signs every request',
+    );
+  }
+  return undefined;
+}
+
+/**
+ * The start check of the sending function: the verification settings and the
+ * webhook's secret; secrets given as X_SECRET_ID count as present until read.
+ */
+export function checkSendSettingsAtStart(env: Env = process.env): void {
+  const checked = envForStartCheck(env);
+  webhookSignerSetting(checked, verificationSettings(checked).delivery);
 }
 
 /**

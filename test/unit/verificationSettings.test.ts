@@ -2,8 +2,10 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { ConfigError } from '../../lib/errors';
 import {
+  checkSendSettingsAtStart,
   checkVerificationSettingsAtStart,
   verificationSettings,
+  webhookSignerSetting,
 } from '../../lib/verification/settings';
 import { TEST_JWT_SECRET } from '../helpers/tokens';
 
@@ -163,6 +165,54 @@ describe('verificationSettings', () => {
   });
 });
 
+describe('the webhook signing secret', () => {
+  const SECRET = `whsec_${Buffer.alloc(32, 9).toString('base64')}`;
+  const webhook = { CODE_DELIVERY: 'webhook', CODE_WEBHOOK_URL: 'https://hooks.example/codes' };
+  const prod = {
+    ...base,
+    ...webhook,
+    STAGE: 'prod',
+    VERIFICATION_PHONE_COUNTRIES: 'US',
+    AUTH_ISSUER: 'https://issuer.example',
+    AUTH_AUDIENCE: 'client-1',
+    AUTH_JWT_SECRET: TEST_JWT_SECRET,
+    DATABASE_URL: 'postgres://u@h/db?sslmode=require',
+  };
+  const signer = (env: Record<string, string>) =>
+    webhookSignerSetting(env, verificationSettings(env).delivery);
+
+  it('is required on a production stage for webhook delivery, and only then', () => {
+    expect(() => signer(prod)).toThrow(
+      'Configuration error: CODE_WEBHOOK_SECRET is required on a production stage for webhook delivery',
+    );
+    expect(signer({ ...prod, CODE_WEBHOOK_SECRET: SECRET })).toBeDefined();
+    // Off production the webhook goes unsigned.
+    expect(signer({ ...base, ...webhook })).toBeUndefined();
+    // Without the webhook there is nothing to sign.
+    expect(
+      signer({ ...prod, CODE_DELIVERY: 'ses,sns', SES_FROM_ADDRESS: 'a@b.example' }),
+    ).toBeUndefined();
+  });
+
+  it('refuses a malformed secret wherever it is set, never quoting it', () => {
+    const bad = `whsec_${Buffer.alloc(10, 9).toString('base64')}`;
+    expect(() => signer({ ...base, CODE_WEBHOOK_SECRET: bad })).toThrow(
+      /^Configuration error: CODE_WEBHOOK_SECRET must be "whsec_" followed by the base64 of at least 24 random bytes: the secret is only 10 bytes long$/,
+    );
+  });
+
+  it('counts a secret id as present at start; both forms at once are an error', () => {
+    const id = { ...prod, CODE_WEBHOOK_SECRET_SECRET_ID: 'prod/verification/webhook' };
+    expect(() => checkSendSettingsAtStart(id)).not.toThrow();
+    expect(() => checkSendSettingsAtStart(prod)).toThrow(/CODE_WEBHOOK_SECRET/);
+    expect(() => checkSendSettingsAtStart({ ...id, CODE_WEBHOOK_SECRET: SECRET })).toThrow(
+      'Configuration error: CODE_WEBHOOK_SECRET and CODE_WEBHOOK_SECRET_SECRET_ID are both set',
+    );
+    // The verify function never holds the secret and does not ask for it.
+    expect(() => checkVerificationSettingsAtStart(prod)).not.toThrow();
+  });
+});
+
 describe('a misconfigured verification function stops at start', () => {
   const root = path.resolve(__dirname, '..', '..');
   const good = {
@@ -247,6 +297,18 @@ describe('a misconfigured verification function stops at start', () => {
     ],
     ['verifyCode', { VERIFICATION_PHONE_COUNTRIES: 'US,XX' }, 'VERIFICATION_PHONE_COUNTRIES'],
     ['issueCode', { VERIFICATION_DEFAULT_LOCALE: 'xx-' }, 'VERIFICATION_DEFAULT_LOCALE'],
+    ['issueCode', { CODE_WEBHOOK_SECRET: 'not-a-secret' }, 'CODE_WEBHOOK_SECRET'],
+    [
+      'issueCode',
+      {
+        ...production,
+        STAGE: 'prod',
+        VERIFICATION_PHONE_COUNTRIES: 'US',
+        CODE_DELIVERY: 'webhook',
+        CODE_WEBHOOK_URL: 'https://hooks.example/c',
+      },
+      'CODE_WEBHOOK_SECRET',
+    ],
     [
       'issueCode',
       { VERIFICATION_WEBOTP_DOMAIN: 'https://a.example' },
