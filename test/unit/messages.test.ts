@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   acceptedLanguages,
@@ -104,6 +104,27 @@ describe('message templates (one file per locale in lib/delivery/templates)', ()
         'Er ist 10 Minuten lang gültig. Wenn Sie diesen Code nicht angefordert haben, ' +
         'können Sie diese E-Mail ignorieren.',
     });
+  });
+
+  it('writes every text docs/verification.md shows, as it shows them', () => {
+    const docs = readFileSync(
+      path.resolve(__dirname, '..', '..', 'docs', 'verification.md'),
+      'utf8',
+    );
+    const rows = docs
+      .split('\n')
+      .filter((line) => /^\| `[a-z]{2}(-[A-Z]{2})?` +\|/.test(line))
+      .map((line) => line.split(' | ').map((cell) => cell.replace(/^\| |\|$/g, '').trim()));
+    expect(rows.map(([locale]) => locale)).toEqual(['`en`', '`es`', '`fr`', '`de`', '`pt`']);
+    const shown = { appName: 'Acme', defaultLocale: 'en', webOtpDomain: 'acme.example' };
+    for (const [cell, sms, subject, body] of rows) {
+      const locale = (cell as string).replace(/`/g, '');
+      const render = (channel: 'email' | 'phone') =>
+        renderMessage({ channel, code: '042917', ttlMinutes: 10, locale }, shown);
+      const unbreak = (text: string | undefined) => text?.replace(/<br>/g, '\n');
+      expect(render('phone').text).toBe(unbreak(sms));
+      expect(render('email')).toEqual({ subject, text: unbreak(body) });
+    }
   });
 
   it('ends the SMS with the WebOTP line when a domain is set, and leaves emails alone', () => {
