@@ -9,6 +9,8 @@ const { isProductionStage } = require('../lib/stages.cjs');
 
 const SERVICE = 'verification-service';
 const SECRET_SETTINGS = ['DATABASE_URL', 'VERIFICATION_CODE_PEPPER', 'AUTH_JWT_SECRET'];
+/** The sending function's secrets: those, and the webhook's signing secret. */
+const SEND_SECRETS = [...SECRET_SETTINGS, 'CODE_WEBHOOK_SECRET'];
 /** Functions that use the database role. */
 const DATABASE_FUNCTIONS = ['migrate', 'health', 'cleanupCodes'];
 /** The one function that sends codes: the pepper and the senders (SES, SNS). */
@@ -243,7 +245,7 @@ module.exports = {
   plainSecrets: async ({ resolveVariable }) => {
     const allowed = !isProductionStage(await resolveVariable('sls:stage'), process.env);
     return Object.fromEntries(
-      SECRET_SETTINGS.map((name) => [name, (allowed && process.env[name]) || '']),
+      SEND_SECRETS.map((name) => [name, (allowed && process.env[name]) || '']),
     );
   },
 
@@ -285,13 +287,13 @@ module.exports = {
     );
   },
 
-  /** The role of issueVerificationCode: the pepper and the configured senders. */
+  /** The role of issueVerificationCode: the pepper, the webhook secret and the configured senders. */
   sendCodeRole: async (ctx) => {
     const { stage, vpc } = await context(ctx);
     return role(
       [
         logStatement(stage, SEND_FUNCTIONS),
-        ...secretStatements(process.env, SECRET_SETTINGS),
+        ...secretStatements(process.env, SEND_SECRETS),
         ...deliveryStatements(process.env),
       ],
       Boolean(vpc),

@@ -82,6 +82,10 @@ export interface RouteInput<A extends Auth, C, P, Q, B> {
   sourceIp: string | undefined;
   /** The request's Idempotency-Key, on an idempotent route that was given one. */
   idempotency: IdempotentRequest | undefined;
+  /** A request header by name, in any case. */
+  header: (name: string) => string | undefined;
+  /** Milliseconds until Lambda stops the invocation (undefined without a Lambda context). */
+  timeLeftMs: () => number | undefined;
 }
 
 /** Builds a Lambda handler from a route declaration and its one service call. */
@@ -100,7 +104,7 @@ export function httpHandler<
   for (const check of route.startChecks ?? []) check();
   const context = route.context ?? (apiContext as () => Promise<C>);
 
-  return handleHttp(async (event): Promise<HttpResponse> => {
+  return handleHttp(async (event, lambda): Promise<HttpResponse> => {
     const ctx = await context();
     let caller: number | User;
     if (route.auth === 'token') {
@@ -126,7 +130,17 @@ export function httpHandler<
       ? keyedRequest(event, typeof caller === 'number' ? caller : caller.id, status, rawBody, ctx)
       : undefined;
     const sourceIp = event.requestContext?.http?.sourceIp;
-    const input = { caller, ctx, params, query, body, sourceIp, idempotency };
+    const input = {
+      caller,
+      ctx,
+      params,
+      query,
+      body,
+      sourceIp,
+      idempotency,
+      header: (name: string) => header(event, name),
+      timeLeftMs: () => lambda?.getRemainingTimeInMillis?.(),
+    };
     const run = () => fn(input as RouteInput<A, C, P, Q, B>);
     if (!idempotency) return json(status, await run());
     const outcome = await runKeyed(ctx.db.sequelize, idempotency, ctx.now, run);

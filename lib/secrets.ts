@@ -2,7 +2,12 @@ import { ConfigError } from './errors';
 import type { Env } from './env';
 
 /** Settings that may be given as `X_SECRET_ID` instead of `X` (SPEC §6). */
-export const SECRET_SETTINGS = ['DATABASE_URL', 'VERIFICATION_CODE_PEPPER', 'AUTH_JWT_SECRET'];
+export const SECRET_SETTINGS = [
+  'DATABASE_URL',
+  'VERIFICATION_CODE_PEPPER',
+  'AUTH_JWT_SECRET',
+  'CODE_WEBHOOK_SECRET',
+];
 
 /** Where a secret lives: a Secrets Manager secret (name or ARN) or an SSM SecureString. */
 export type SecretRef =

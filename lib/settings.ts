@@ -127,6 +127,8 @@ const START_CHECK_PLACEHOLDERS: Record<string, string> = {
   DATABASE_URL: 'postgres://secret-placeholder@localhost/secret-placeholder?sslmode=verify-full',
   VERIFICATION_CODE_PEPPER: 'x'.repeat(64),
   AUTH_JWT_SECRET: 'x'.repeat(64),
+  // `whsec_` and the base64 of 32 zero bytes.
+  CODE_WEBHOOK_SECRET: `whsec_${Buffer.alloc(32).toString('base64')}`,
 };
 
 /**

@@ -1,10 +1,18 @@
 import * as z from 'zod/mini';
+import { isLanguageTag } from '../../lib/delivery/locale';
 
 const channel = z.enum(['phone', 'email']);
 const USER_ID_MESSAGE = 'must be a user id: a whole number from 1 to 2147483647';
 
-/** POST /verification/codes */
-export const issueCodeBody = z.strictObject({ channel });
+/** POST /verification/codes. `locale` chooses the message's language (else Accept-Language). */
+export const issueCodeBody = z.strictObject({
+  channel,
+  locale: z.optional(
+    z
+      .string()
+      .check(z.refine(isLanguageTag, 'must be a BCP 47 language tag, such as "es" or "pt-BR"')),
+  ),
+});
 
 /**
  * POST /verification/verify. The configured length is checked by the service

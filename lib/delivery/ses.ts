@@ -1,13 +1,12 @@
 import type { SESv2Client } from '@aws-sdk/client-sesv2';
-import { CodeMessage, CodeSender, codeSubject, codeText, DeliveryError } from './types';
+import { DeliveryAdapter, DeliveryError, RenderedMessage } from './types';
 
 export interface SesOptions {
   fromAddress: string;
-  serviceName: string;
 }
 
 /** Email through SESv2. The SDK is loaded on the first send, not at cold start. */
-export function sesSender(options: SesOptions): CodeSender {
+export function sesSender(options: SesOptions): DeliveryAdapter {
   let client:
     | Promise<{
         client: SESv2Client;
@@ -20,10 +19,11 @@ export function sesSender(options: SesOptions): CodeSender {
       Command: sdk.SendEmailCommand,
     })));
   return {
-    async send({ channel, destination, code, ttlMinutes }: CodeMessage) {
-      if (channel !== 'email') throw new DeliveryError('ses', `cannot deliver to ${channel}`);
+    async send({ channel, destination, subject, text }: RenderedMessage) {
+      if (channel !== 'email' || subject === undefined) {
+        throw new DeliveryError('ses', `cannot deliver to ${channel}`);
+      }
       const { client: ses, Command } = await load();
-      const text = codeText(options.serviceName, code, ttlMinutes);
       try {
         await ses.send(
           new Command({
@@ -31,7 +31,7 @@ export function sesSender(options: SesOptions): CodeSender {
             Destination: { ToAddresses: [destination] },
             Content: {
               Simple: {
-                Subject: { Data: codeSubject(options.serviceName), Charset: 'UTF-8' },
+                Subject: { Data: subject, Charset: 'UTF-8' },
                 Body: { Text: { Data: text, Charset: 'UTF-8' } },
               },
             },

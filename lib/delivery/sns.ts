@@ -1,13 +1,12 @@
 import type { MessageAttributeValue, SNSClient } from '@aws-sdk/client-sns';
-import { CodeMessage, CodeSender, codeText, DeliveryError } from './types';
+import { DeliveryAdapter, DeliveryError, RenderedMessage } from './types';
 
 export interface SnsOptions {
   senderId: string | undefined;
-  serviceName: string;
 }
 
 /** SMS through SNS Publish. The SDK is loaded on the first send, not at cold start. */
-export function snsSender(options: SnsOptions): CodeSender {
+export function snsSender(options: SnsOptions): DeliveryAdapter {
   let client:
     | Promise<{ client: SNSClient; Command: typeof import('@aws-sdk/client-sns').PublishCommand }>
     | undefined;
@@ -17,7 +16,7 @@ export function snsSender(options: SnsOptions): CodeSender {
       Command: sdk.PublishCommand,
     })));
   return {
-    async send({ channel, destination, code, ttlMinutes }: CodeMessage) {
+    async send({ channel, destination, text }: RenderedMessage) {
       if (channel !== 'phone') throw new DeliveryError('sns', `cannot deliver to ${channel}`);
       const { client: sns, Command } = await load();
       const attributes: Record<string, MessageAttributeValue> = {
@@ -32,7 +31,7 @@ export function snsSender(options: SnsOptions): CodeSender {
         await sns.send(
           new Command({
             PhoneNumber: destination,
-            Message: codeText(options.serviceName, code, ttlMinutes),
+            Message: text,
             MessageAttributes: attributes,
           }),
         );

@@ -1,4 +1,5 @@
 import type { Channel } from '../../models';
+import type { MessageSettings } from './messages';
 
 /** The delivery adapters CODE_DELIVERY may name. */
 export const ADAPTERS = ['log', 'webhook', 'ses', 'sns'] as const;
@@ -16,25 +17,53 @@ export interface DeliverySettings {
   /** The adapter serving each channel. */
   byChannel: Record<Channel, AdapterName>;
   webhookUrl: string | undefined;
+  /** The limit of one webhook attempt (there may be two). */
   webhookTimeoutMs: number;
   sesFromAddress: string | undefined;
   snsSenderId: string | undefined;
-  serviceName: string;
+  /** The app name, the default locale and the WebOTP domain of the texts. */
+  messages: MessageSettings;
 }
 
 /** One code to deliver. */
 export interface CodeMessage {
+  /** The code's id: one message per code (the webhook's `webhook-id`). */
+  id: string;
   channel: Channel;
   destination: string;
   code: string;
   expiresAt: Date;
   /** The code's lifetime in whole minutes, for the text. */
   ttlMinutes: number;
+  /** The locale of the text, one a template serves (lib/delivery/messages.ts). */
+  locale: string;
+}
+
+export interface SendOptions {
+  /**
+   * When (`Date.now()` milliseconds) delivery must be over, answered or given
+   * up, so that the function can still answer: from the Lambda context's
+   * remaining time. Unset: each adapter's own limits only.
+   */
+  deadline?: number | undefined;
 }
 
 export interface CodeSender {
   /** Resolves once the provider accepted the message; rejects with DeliveryError otherwise. */
-  send(message: CodeMessage): Promise<void>;
+  send(message: CodeMessage, options?: SendOptions): Promise<void>;
+}
+
+/** A code's message with its words, as every adapter receives it. */
+export interface RenderedMessage extends CodeMessage {
+  /** The email subject; undefined for an SMS. */
+  subject: string | undefined;
+  /** Exactly the text to send. */
+  text: string;
+}
+
+/** One provider: SES, SNS, the webhook or the log. */
+export interface DeliveryAdapter {
+  send(message: RenderedMessage, options: SendOptions): Promise<void>;
 }
 
 /** The provider did not accept the message. The message never contains the code. */
@@ -47,14 +76,4 @@ export class DeliveryError extends Error {
     super(`${adapter} delivery failed: ${message}`, options);
     this.name = 'DeliveryError';
   }
-}
-
-/** The email subject and the SMS/email text: the service, the code and its lifetime. */
-export function codeText(serviceName: string, code: string, ttlMinutes: number): string {
-  const minutes = `${ttlMinutes} minute${ttlMinutes === 1 ? '' : 's'}`;
-  return `Your ${serviceName} verification code is ${code}. It expires in ${minutes}. If you did not ask for it, ignore this message.`;
-}
-
-export function codeSubject(serviceName: string): string {
-  return `Your ${serviceName} verification code`;
 }

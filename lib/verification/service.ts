@@ -25,6 +25,7 @@ import {
   settlePrior,
   type PriorColumns,
 } from '../idempotency/store';
+import { messageLocale } from '../delivery/messages';
 import type { CodeSender } from '../delivery/types';
 import { AppError, badRequest, errorAnswerOf, notFound, unauthorized } from '../errors';
 import { type Caller, canReadVerification } from '../policies';
@@ -60,12 +61,17 @@ export interface VerificationDeps {
   logger?: ServiceLogger;
 }
 
+/** What checking a code needs: no sender. */
+export type VerifyDeps = Omit<VerificationDeps, 'sender'>;
+
 export interface IssuedCode {
   id: string;
   channel: Channel;
   destination: string;
   expiresAt: string;
   resendAvailableAt: string;
+  /** The locale the message was written in. */
+  locale: string;
 }
 
 /** What a send knows about its request beyond the caller and channel. */
@@ -74,7 +80,19 @@ export interface SendRequest {
   sourceIp?: string | undefined;
   /** The request's Idempotency-Key, if it has one. */
   idempotency?: IdempotentRequest | undefined;
+  /** The body's `locale` (a well-formed BCP 47 tag). */
+  locale?: string | undefined;
+  /** The `Accept-Language` header. */
+  acceptLanguage?: string | undefined;
+  /** Milliseconds before the function is stopped (the Lambda context's), when known. */
+  timeLeftMs?: (() => number | undefined) | undefined;
 }
+
+/**
+ * Time kept back from delivery for what follows it: retiring the code when
+ * delivery failed, and answering.
+ */
+export const AFTER_DELIVERY_RESERVE_MS = 1000;
 
 export interface VerifyResult {
   verified: true;
@@ -388,6 +406,10 @@ export async function issueCode(
   const idem = request.idempotency;
   const id = randomUUID();
   const code = generateCode(settings.codeLength);
+  const locale = messageLocale(
+    { requested: request.locale, acceptLanguage: request.acceptLanguage },
+    settings.delivery.messages.defaultLocale,
+  );
 
   const issued = await inTransaction(sequelize, async (sql) => {
     // BEGIN and the lock in one round trip.
@@ -468,6 +490,7 @@ export async function issueCode(
       destination: maskDestination(channel, address),
       expiresAt: expiresAt.toISOString(),
       resendAvailableAt: new Date(next.at).toISOString(),
+      locale,
     };
     if (idem)
       await commitWithAnswer(sql, idem, now, {
@@ -481,16 +504,25 @@ export async function issueCode(
   const { now, expiresAt } = issued;
 
   const masked = issued.answer.destination;
+  // Real time, not the service clock: the function's limit is real.
+  const timeLeft = request.timeLeftMs?.();
+  const deadline =
+    timeLeft === undefined ? undefined : Date.now() + timeLeft - AFTER_DELIVERY_RESERVE_MS;
   try {
-    await deps.sender.send({
-      channel,
-      // Phone: the E.164 form the code is bound to; email: the address as the
-      // user wrote it (the code binds to its lowercased form).
-      destination: channel === 'phone' ? issued.destination : issued.address,
-      code,
-      expiresAt,
-      ttlMinutes: Math.max(1, Math.round(settings.codeTtlSeconds / 60)),
-    });
+    await deps.sender.send(
+      {
+        id,
+        channel,
+        // Phone: the E.164 form the code is bound to; email: the address as the
+        // user wrote it (the code binds to its lowercased form).
+        destination: channel === 'phone' ? issued.destination : issued.address,
+        code,
+        expiresAt,
+        ttlMinutes: Math.max(1, Math.round(settings.codeTtlSeconds / 60)),
+        locale,
+      },
+      { deadline },
+    );
   } catch (err) {
     // The new code must not stay usable; it still counts toward the caps, and
     // the code it superseded stays superseded.
@@ -520,7 +552,13 @@ export async function issueCode(
       sql.rows(DELIVERED_SQL, [userId, idem.route, idem.key, idem.claimId]),
     );
   }
-  deps.logger?.info('verification code sent', { codeId: id, userId, channel, destination: masked });
+  deps.logger?.info('verification code sent', {
+    codeId: id,
+    userId,
+    channel,
+    destination: masked,
+    locale,
+  });
   return issued.answer;
 }
 
@@ -691,7 +729,7 @@ interface ActiveRow {
  * 422 (429 on the last attempt). Two round trips, no explicit transaction.
  */
 export async function verifyCode(
-  deps: VerificationDeps,
+  deps: VerifyDeps,
   userId: number,
   channel: Channel,
   code: string,

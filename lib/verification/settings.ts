@@ -1,8 +1,17 @@
 import type { Channel } from '../../models';
+import { canonicalTag, lookupChain } from '../delivery/locale';
+import { hasTemplate, type MessageSettings } from '../delivery/messages';
+import { type WebhookSigner, webhookSigner } from '../delivery/signing';
 import { ADAPTER_CHANNELS, ADAPTERS, AdapterName, DeliverySettings } from '../delivery/types';
 import { ConfigError } from '../errors';
 import type { Env } from '../env';
-import { intSetting, optionalSetting, requiredSetting, stageOf } from '../settings';
+import {
+  envForStartCheck,
+  intSetting,
+  optionalSetting,
+  requiredSetting,
+  stageOf,
+} from '../settings';
 import { abuseSettings, AbuseSettings } from './abuseSettings';
 
 export interface VerificationSettings {
@@ -84,6 +93,69 @@ function channelAssignment(adapters: AdapterName[]): Record<Channel, AdapterName
   return { email, phone };
 }
 
+/** Longest VERIFICATION_APP_NAME (or SERVICE_NAME): it is in every text, SMS included. */
+const MAX_APP_NAME_LENGTH = 64;
+
+/** One DNS label: letters, digits and inner hyphens, 1 to 63 characters. */
+const HOST_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/**
+ * VERIFICATION_WEBOTP_DOMAIN: a bare host name (`example.com`, `login.example.com`),
+ * in its ASCII form; no scheme, port, path, trailing dot or IP address.
+ */
+export function webOtpDomain(env: Env): string | undefined {
+  const raw = optionalSetting(env, 'VERIFICATION_WEBOTP_DOMAIN')?.trim();
+  if (raw === undefined) return undefined;
+  const host = raw.toLowerCase();
+  const labels = host.split('.');
+  const ok =
+    host.length <= 253 &&
+    labels.every((label) => HOST_LABEL.test(label)) &&
+    // A top-level label of digits only would make an IPv4 address.
+    !/^\d+$/.test(labels[labels.length - 1] as string);
+  if (!ok) {
+    throw new ConfigError(
+      'VERIFICATION_WEBOTP_DOMAIN',
+      `must be a bare host name such as "example.com" (no scheme, port, path or IP address), got "${raw}"`,
+    );
+  }
+  return host;
+}
+
+/** The app name, default locale and WebOTP domain of the messages. */
+export function messageSettings(env: Env): MessageSettings {
+  const nameSetting = optionalSetting(env, 'VERIFICATION_APP_NAME')
+    ? 'VERIFICATION_APP_NAME'
+    : 'SERVICE_NAME';
+  const appName = optionalSetting(env, nameSetting)?.trim() ?? 'verification-service';
+  // A line break would split the SMS and could push the WebOTP line off the end.
+  if (appName.length > MAX_APP_NAME_LENGTH || /\p{Cc}/u.test(appName)) {
+    throw new ConfigError(
+      nameSetting,
+      `names the app in every message: at most ${MAX_APP_NAME_LENGTH} characters on one line`,
+    );
+  }
+
+  const rawLocale = optionalSetting(env, 'VERIFICATION_DEFAULT_LOCALE')?.trim() ?? 'en';
+  if (canonicalTag(rawLocale) === undefined) {
+    throw new ConfigError(
+      'VERIFICATION_DEFAULT_LOCALE',
+      `must be a BCP 47 language tag such as "en" or "pt-BR", got "${rawLocale}"`,
+    );
+  }
+  const defaultLocale = lookupChain(rawLocale).find(hasTemplate);
+  if (defaultLocale === undefined) {
+    throw new ConfigError(
+      'VERIFICATION_DEFAULT_LOCALE',
+      `is "${rawLocale}", for which lib/delivery/templates/ has no file (add one, or choose a language that has)`,
+    );
+  }
+  return { appName, defaultLocale, webOtpDomain: webOtpDomain(env) };
+}
+
+/** The longest webhook attempt: two of them and the pause fit in the function's timeout. */
+export const MAX_WEBHOOK_TIMEOUT_MS = 4000;
+
 export function deliverySettings(env: Env, isProduction: boolean): DeliverySettings {
   const adapters = parseDelivery(optionalSetting(env, 'CODE_DELIVERY'), isProduction);
   const byChannel = channelAssignment(adapters);
@@ -126,11 +198,15 @@ export function deliverySettings(env: Env, isProduction: boolean): DeliverySetti
   return {
     byChannel,
     webhookUrl,
-    // The function timeout is 10 s: a webhook must give up well inside it.
-    webhookTimeoutMs: intSetting(env, 'CODE_WEBHOOK_TIMEOUT_MS', 3000, { min: 100, max: 8000 }),
+    // Two attempts, the pause between them and what follows must fit in the
+    // function's 10 s (test/unit/webhookTiming.test.ts reads serverless.yml).
+    webhookTimeoutMs: intSetting(env, 'CODE_WEBHOOK_TIMEOUT_MS', 3000, {
+      min: 100,
+      max: MAX_WEBHOOK_TIMEOUT_MS,
+    }),
     sesFromAddress,
     snsSenderId,
-    serviceName: optionalSetting(env, 'SERVICE_NAME')?.trim() ?? 'verification-service',
+    messages: messageSettings(env),
   };
 }
 
@@ -176,6 +252,38 @@ export function verificationSettings(env: Env): VerificationSettings {
     delivery: deliverySettings(env, isProduction),
     abuse: abuseSettings(env),
   };
+}
+
+/**
+ * The webhook's signer, from CODE_WEBHOOK_SECRET (or its secret id, resolved
+ * into it): read by the sending function only, so no other function holds the
+ * secret. Required on a production stage when a channel uses the webhook;
+ * off production an unset secret sends unsigned. A secret that is set is
+ * checked whatever the delivery.
+ */
+export function webhookSignerSetting(
+  env: Env,
+  delivery: DeliverySettings,
+): WebhookSigner | undefined {
+  const raw = optionalSetting(env, 'CODE_WEBHOOK_SECRET');
+  if (raw !== undefined) return webhookSigner(raw);
+  const usesWebhook = Object.values(delivery.byChannel).includes('webhook');
+  if (usesWebhook && stageOf(env).isProduction) {
+    throw new ConfigError(
+      'CODE_WEBHOOK_SECRET',
+      'is required on a production stage for webhook delivery (or CODE_WEBHOOK_SECRET_SECRET_ID): a "whsec_" secret that signs every request',
+    );
+  }
+  return undefined;
+}
+
+/**
+ * The start check of the sending function: the verification settings and the
+ * webhook's secret; secrets given as X_SECRET_ID count as present until read.
+ */
+export function checkSendSettingsAtStart(env: Env = process.env): void {
+  const checked = envForStartCheck(env);
+  webhookSignerSetting(checked, verificationSettings(checked).delivery);
 }
 
 /**

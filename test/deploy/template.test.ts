@@ -12,6 +12,7 @@ const SECRETS = {
   DATABASE_URL: 'postgres://u:SUPERSECRET-DB@h/db',
   VERIFICATION_CODE_PEPPER: 'SUPERSECRET-PEPPER-0123456789',
   AUTH_JWT_SECRET: 'SUPERSECRET-JWT-0123456789012345678901234',
+  CODE_WEBHOOK_SECRET: 'whsec_U1VQRVJTRUNSRVQtV0VCSE9PSy0wMTIzNDU2Nzg5',
 };
 
 const sub = (s: string) => ({ 'Fn::Sub': s });
@@ -30,6 +31,7 @@ describe('serverless package --stage prod (configured for production)', () => {
       VERIFICATION_CODE_PEPPER_SECRET_ID:
         'arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/pepper-AbC123',
       AUTH_JWT_SECRET_SECRET_ID: 'ssm:/prod/verification/jwt-secret',
+      CODE_WEBHOOK_SECRET_SECRET_ID: 'prod/verification/webhook',
       SECRETS_KMS_KEY_ARNS: 'arn:aws:kms:eu-west-1:123456789012:key/1111-2222',
       CODE_DELIVERY: 'ses,sns',
       SES_FROM_ADDRESS: 'Example <no-reply@mail.example.com>',
@@ -48,6 +50,7 @@ describe('serverless package --stage prod (configured for production)', () => {
   it('puts no secret value in the template, the package state or any function', () => {
     for (const value of Object.values(SECRETS)) expect(pkg.allText).not.toContain(value);
     expect(pkg.allText).not.toContain('SUPERSECRET');
+    expect(pkg.allText).not.toContain('whsec_');
     for (const [, fn] of functions) {
       const vars = (fn.Properties.Environment as { Variables: Record<string, string> }).Variables;
       expect(vars.STAGE).toBe('prod');
@@ -130,6 +133,7 @@ describe('serverless package --stage prod (configured for production)', () => {
       `${ARN('secretsmanager')}:secret:prod/verification/database-??????`,
     );
     const PEPPER_SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/pepper-AbC123';
+    const WEBHOOK_SECRET = sub(`${ARN('secretsmanager')}:secret:prod/verification/webhook-??????`);
     const JWT_PARAMETER = {
       Effect: 'Allow',
       Action: ['ssm:GetParameter'],
@@ -201,10 +205,10 @@ describe('serverless package --stage prod (configured for production)', () => {
       }
     });
 
-    it('lets issueVerificationCode read its secrets, pepper included, and send through SES and SNS only', () => {
+    it('lets issueVerificationCode read its secrets, pepper and webhook secret included, and send through SES and SNS only', () => {
       expect(statements('SendCodeFunctionRole')).toEqual([
         logs('issueVerificationCode'),
-        secretManagerRead(DATABASE_SECRET, PEPPER_SECRET),
+        secretManagerRead(DATABASE_SECRET, PEPPER_SECRET, WEBHOOK_SECRET),
         JWT_PARAMETER,
         KMS,
         SES,
@@ -245,6 +249,17 @@ describe('serverless package --stage prod (configured for production)', () => {
         ).Variables;
         expect(vars.VERIFICATION_CODE_PEPPER_SECRET_ID).toBe('');
         expect(vars.DATABASE_URL_SECRET_ID).toBe('prod/verification/database');
+      }
+    });
+
+    it('gives the webhook secret to issueVerificationCode alone', () => {
+      for (const [name, fn] of functions) {
+        const vars = (fn.Properties.Environment as { Variables: Record<string, string> }).Variables;
+        const sends = name === 'IssueVerificationCodeLambdaFunction';
+        expect(vars.CODE_WEBHOOK_SECRET_SECRET_ID).toBe(
+          sends ? 'prod/verification/webhook' : undefined,
+        );
+        expect(vars.CODE_WEBHOOK_SECRET).toBe(sends ? '' : undefined);
       }
     });
 

@@ -14,6 +14,9 @@ interface Delivered {
   destination: string;
   code: string;
   expiresAt: string;
+  locale: string;
+  subject?: string;
+  text: string;
 }
 
 /** A stand-in for the delivery provider: records each webhook call, or fails on demand. */
@@ -114,6 +117,7 @@ describe('whole flows over HTTP', () => {
       destination: 'e***@example.com',
       expiresAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
       resendAvailableAt: expect.stringMatching(/Z$/),
+      locale: 'en',
     });
     const delivered = webhook.delivered.at(-1) as Delivered;
     expect(delivered).toMatchObject({ channel: 'email', destination: user.email });
@@ -184,6 +188,42 @@ describe('whole flows over HTTP', () => {
       await api('GET', '/users/abc/verification', { token: staff.token }),
       400,
       'invalid_request',
+    );
+  });
+
+  it('writes the message in the body locale, else by Accept-Language, and answers which', async () => {
+    const byHeader = await newUser();
+    const sent = await api('POST', '/verification/codes', {
+      token: byHeader.token,
+      body: { channel: 'email' },
+      headers: { 'Accept-Language': 'ja, de-DE;q=0.9, en;q=0.5' },
+    });
+    expect(sent.status).toBe(201);
+    expect(sent.body).toMatchObject({ locale: 'de' });
+    const german = webhook.delivered.at(-1) as Delivered;
+    secrets.add(german.code);
+    expect(german).toMatchObject({
+      destination: byHeader.user.email,
+      locale: 'de',
+      subject: 'Ihr Bestätigungscode für verification-service',
+    });
+    expect(german.text).toContain(
+      `Ihr Bestätigungscode für verification-service lautet ${german.code}.`,
+    );
+    expect(german.text).toContain('10 Minuten');
+
+    const byBody = await newUser({ phone: `+4477${Date.now() % 100000000}` });
+    const phone = await api('POST', '/verification/codes', {
+      token: byBody.token,
+      body: { channel: 'phone', locale: 'pt-BR' },
+      headers: { 'Accept-Language': 'fr' },
+    });
+    expect(phone.body).toMatchObject({ locale: 'pt' });
+    const sms = webhook.delivered.at(-1) as Delivered;
+    secrets.add(sms.code);
+    expect(sms).not.toHaveProperty('subject');
+    expect(sms.text).toBe(
+      `${sms.code} é o seu código de verificação para verification-service. Expira em 10 minutos.`,
     );
   });
 

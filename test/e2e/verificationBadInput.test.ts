@@ -97,6 +97,14 @@ const BAD_BODIES: { name: string; body?: unknown; rawBody?: string }[] = [
   { name: 'deep nesting', rawBody: `${'['.repeat(5000)}${']'.repeat(5000)}` },
   { name: 'emoji key', body: { '📧': 'email' } },
   { name: 'BOM prefix', rawBody: '\uFEFF{"channel":"email"}' },
+  { name: 'locale with underscore', body: { channel: 'email', locale: 'pt_BR' } },
+  { name: 'locale empty', body: { channel: 'email', locale: '' } },
+  { name: 'locale number', body: { channel: 'email', locale: 7 } },
+  { name: 'locale null', body: { channel: 'email', locale: null } },
+  { name: 'locale list', body: { channel: 'email', locale: ['es'] } },
+  { name: 'locale a header value', body: { channel: 'email', locale: 'es, en;q=0.5' } },
+  { name: 'locale path', body: { channel: 'email', locale: '../../etc/passwd' } },
+  { name: 'locale huge', body: { channel: 'email', locale: `en-${'a'.repeat(5000)}` } },
 ];
 
 /** Verify bodies with a valid channel and a bad code (all 400). */
@@ -334,6 +342,17 @@ describe('a corpus of malformed requests', () => {
     // Nothing was sent or written by any of them.
     expect(await db.models.VerificationCode.count()).toBe(0);
   }, 300_000);
+
+  it('says in words what is wrong with a malformed locale', async () => {
+    const res = await api('POST', '/verification/codes', {
+      token,
+      body: { channel: 'email', locale: 'en_US' },
+    });
+    expectErrorShape(res, 400, 'invalid_request');
+    expect((res.body as { error: { message: string } }).error.message).toBe(
+      'locale must be a BCP 47 language tag, such as "es" or "pt-BR"',
+    );
+  });
 
   it('answers 422 for phone numbers the main app stored that are no valid number, storing nothing', async () => {
     // users.phone is written by the main app too: a send must refuse junk there

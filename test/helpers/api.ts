@@ -33,7 +33,37 @@ export interface CallOptions {
 
 export const OPENAPI_FILE = path.resolve(__dirname, '..', '..', 'openapi.yaml');
 
-const document = yaml.load(readFileSync(OPENAPI_FILE, 'utf8')) as OpenAPISpecObject;
+/**
+ * openapi.yaml (OpenAPI 3.1) in the 3.0 form jest-openapi 0.14 accepts: without
+ * `webhooks` (no answer of the API), `openapi: 3.0.3`, and each
+ * `type: [x, 'null']` as `type: x, nullable: true`. openapi.yaml uses no other
+ * 3.1 construct; a new one fails every test here until it is translated too.
+ */
+export function asOpenApi30(doc: Record<string, unknown>): Record<string, unknown> {
+  const convert = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(convert);
+    if (!node || typeof node !== 'object') return node;
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(node)) out[key] = convert(value);
+    if (Array.isArray(out.type) && out.type.includes('null')) {
+      const types = (out.type as string[]).filter((t) => t !== 'null');
+      if (types.length !== 1)
+        throw new Error(`openapi.yaml: cannot express type ${out.type} in 3.0`);
+      out.type = types[0];
+      out.nullable = true;
+    }
+    return out;
+  };
+  const { webhooks: _webhooks, ...rest } = doc;
+  return { ...(convert(rest) as Record<string, unknown>), openapi: '3.0.3' };
+}
+
+/** openapi.yaml as written (3.1). */
+export const OPENAPI_DOCUMENT = yaml.load(readFileSync(OPENAPI_FILE, 'utf8')) as Record<
+  string,
+  unknown
+>;
+const document = asOpenApi30(OPENAPI_DOCUMENT) as unknown as OpenAPISpecObject;
 jestOpenAPI(document);
 const spec = makeApiSpec(document);
 

@@ -105,9 +105,16 @@ describe('issueCode', () => {
       destination: `j***@example.com`,
       expiresAt: new Date(START + 600_000).toISOString(),
       resendAvailableAt: new Date(START + 30_000).toISOString(),
+      locale: 'en',
     });
     const sent = h.sender.last();
-    expect(sent).toMatchObject({ channel: 'email', destination: user.email, ttlMinutes: 10 });
+    expect(sent).toMatchObject({
+      id: issued.id,
+      channel: 'email',
+      destination: user.email,
+      ttlMinutes: 10,
+      locale: 'en',
+    });
     expect(sent.code).toMatch(/^\d{6}$/);
     expect(sent.expiresAt.toISOString()).toBe(issued.expiresAt);
 
@@ -122,6 +129,28 @@ describe('issueCode', () => {
     });
     expect(row?.code_hash).toMatch(/^[0-9a-f]{64}$/);
     expect(row?.code_hash).not.toContain(sent.code);
+  });
+
+  it('writes in the body locale, else by Accept-Language, else in the default', async () => {
+    const h = harness();
+    h.deps.settings = {
+      ...h.deps.settings,
+      sendCooldownSeconds: 0,
+      delivery: {
+        ...h.deps.settings.delivery,
+        messages: { ...h.deps.settings.delivery.messages, defaultLocale: 'de' },
+      },
+    };
+    const user = await buildUser(db.models, { email: `loc-${unique()}@example.com` });
+    const send = async (request: { locale?: string; acceptLanguage?: string }) => {
+      const issued = await issueCode(h.deps, user.id, 'email', request);
+      expect(h.sender.last().locale).toBe(issued.locale);
+      return issued.locale;
+    };
+    expect(await send({ locale: 'pt-BR', acceptLanguage: 'fr' })).toBe('pt');
+    expect(await send({ acceptLanguage: 'ja, es;q=0.8, fr;q=0.5' })).toBe('es');
+    expect(await send({ locale: 'ja', acceptLanguage: 'fr' })).toBe('de');
+    expect(await send({})).toBe('de');
   });
 
   it('masks a phone to its last four digits', async () => {

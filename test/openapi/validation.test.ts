@@ -34,6 +34,7 @@ const issued = {
   destination: 'j***@example.com',
   expiresAt: T,
   resendAvailableAt: T,
+  locale: 'pt',
 };
 
 const request = {

@@ -2,8 +2,10 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { ConfigError } from '../../lib/errors';
 import {
+  checkSendSettingsAtStart,
   checkVerificationSettingsAtStart,
   verificationSettings,
+  webhookSignerSetting,
 } from '../../lib/verification/settings';
 import { TEST_JWT_SECRET } from '../helpers/tokens';
 
@@ -37,7 +39,11 @@ describe('verificationSettings', () => {
         webhookTimeoutMs: 3000,
         sesFromAddress: undefined,
         snsSenderId: undefined,
-        serviceName: 'verification-service',
+        messages: {
+          appName: 'verification-service',
+          defaultLocale: 'en',
+          webOtpDomain: undefined,
+        },
       },
       abuse: {
         defaultCountry: undefined,
@@ -87,6 +93,21 @@ describe('verificationSettings', () => {
       { CODE_DELIVERY: 'ses,sns', SES_FROM_ADDRESS: 'a@b.c', SNS_SENDER_ID: 'TOO-LONG-SENDER' },
       'SNS_SENDER_ID',
     ],
+    [{ VERIFICATION_DEFAULT_LOCALE: 'en_US' }, 'VERIFICATION_DEFAULT_LOCALE'],
+    [{ VERIFICATION_DEFAULT_LOCALE: 'e-n' }, 'VERIFICATION_DEFAULT_LOCALE'],
+    // Well-formed, but no template serves it or its language.
+    [{ VERIFICATION_DEFAULT_LOCALE: 'ja' }, 'VERIFICATION_DEFAULT_LOCALE'],
+    [{ VERIFICATION_APP_NAME: 'Acme\nclick here' }, 'VERIFICATION_APP_NAME'],
+    [{ VERIFICATION_APP_NAME: 'x'.repeat(65) }, 'VERIFICATION_APP_NAME'],
+    [{ SERVICE_NAME: 'y'.repeat(65) }, 'SERVICE_NAME'],
+    [{ VERIFICATION_WEBOTP_DOMAIN: 'https://example.com' }, 'VERIFICATION_WEBOTP_DOMAIN'],
+    [{ VERIFICATION_WEBOTP_DOMAIN: 'example.com/verify' }, 'VERIFICATION_WEBOTP_DOMAIN'],
+    [{ VERIFICATION_WEBOTP_DOMAIN: 'example.com:443' }, 'VERIFICATION_WEBOTP_DOMAIN'],
+    [{ VERIFICATION_WEBOTP_DOMAIN: '192.168.0.1' }, 'VERIFICATION_WEBOTP_DOMAIN'],
+    [{ VERIFICATION_WEBOTP_DOMAIN: 'example.com.' }, 'VERIFICATION_WEBOTP_DOMAIN'],
+    [{ VERIFICATION_WEBOTP_DOMAIN: '-bad-.example.com' }, 'VERIFICATION_WEBOTP_DOMAIN'],
+    [{ VERIFICATION_WEBOTP_DOMAIN: 'exämple.com' }, 'VERIFICATION_WEBOTP_DOMAIN'],
+    [{ VERIFICATION_WEBOTP_DOMAIN: '@example.com' }, 'VERIFICATION_WEBOTP_DOMAIN'],
   ])('refuses %j, naming %s', (env, setting) => {
     const err = configError({ ...base, ...env } as Record<string, string>);
     expect(err.setting).toBe(setting);
@@ -107,7 +128,7 @@ describe('verificationSettings', () => {
       byChannel: { email: 'ses', phone: 'sns' },
       sesFromAddress: 'Service <no-reply@example.com>',
       snsSenderId: 'Verify',
-      serviceName: 'Acme',
+      messages: { appName: 'Acme', defaultLocale: 'en', webOtpDomain: undefined },
     });
     expect(
       verificationSettings({
@@ -119,11 +140,76 @@ describe('verificationSettings', () => {
     ).toEqual({ email: 'ses', phone: 'webhook' });
   });
 
+  it('names the app, chooses the default locale and the WebOTP domain', () => {
+    const messages = (env: Record<string, string>) =>
+      verificationSettings({ ...base, ...env }).delivery.messages;
+    expect(messages({ SERVICE_NAME: 'Acme' }).appName).toBe('Acme');
+    expect(messages({ SERVICE_NAME: 'acme-api', VERIFICATION_APP_NAME: ' Acme ' }).appName).toBe(
+      'Acme',
+    );
+    expect(messages({ VERIFICATION_DEFAULT_LOCALE: 'de' }).defaultLocale).toBe('de');
+    // A regional tag is served by its language's template.
+    expect(messages({ VERIFICATION_DEFAULT_LOCALE: 'pt-BR' }).defaultLocale).toBe('pt');
+    expect(messages({ VERIFICATION_DEFAULT_LOCALE: 'FR-ca' }).defaultLocale).toBe('fr');
+    expect(messages({ VERIFICATION_WEBOTP_DOMAIN: 'Login.Example.com' }).webOtpDomain).toBe(
+      'login.example.com',
+    );
+    expect(messages({ VERIFICATION_WEBOTP_DOMAIN: 'localhost' }).webOtpDomain).toBe('localhost');
+  });
+
   it('accepts a pepper secret id at start, but not at run time', () => {
     const env = { VERIFICATION_CODE_PEPPER_SECRET_ID: 'arn:aws:secretsmanager:x' };
     expect(() => checkVerificationSettingsAtStart(env)).not.toThrow();
     expect(() => checkVerificationSettingsAtStart({})).toThrow(/VERIFICATION_CODE_PEPPER/);
     expect(() => verificationSettings(env)).toThrow(/VERIFICATION_CODE_PEPPER/);
+  });
+});
+
+describe('the webhook signing secret', () => {
+  const SECRET = `whsec_${Buffer.alloc(32, 9).toString('base64')}`;
+  const webhook = { CODE_DELIVERY: 'webhook', CODE_WEBHOOK_URL: 'https://hooks.example/codes' };
+  const prod = {
+    ...base,
+    ...webhook,
+    STAGE: 'prod',
+    VERIFICATION_PHONE_COUNTRIES: 'US',
+    AUTH_ISSUER: 'https://issuer.example',
+    AUTH_AUDIENCE: 'client-1',
+    AUTH_JWT_SECRET: TEST_JWT_SECRET,
+    DATABASE_URL: 'postgres://u@h/db?sslmode=require',
+  };
+  const signer = (env: Record<string, string>) =>
+    webhookSignerSetting(env, verificationSettings(env).delivery);
+
+  it('is required on a production stage for webhook delivery, and only then', () => {
+    expect(() => signer(prod)).toThrow(
+      'Configuration error: CODE_WEBHOOK_SECRET is required on a production stage for webhook delivery',
+    );
+    expect(signer({ ...prod, CODE_WEBHOOK_SECRET: SECRET })).toBeDefined();
+    // Off production the webhook goes unsigned.
+    expect(signer({ ...base, ...webhook })).toBeUndefined();
+    // Without the webhook there is nothing to sign.
+    expect(
+      signer({ ...prod, CODE_DELIVERY: 'ses,sns', SES_FROM_ADDRESS: 'a@b.example' }),
+    ).toBeUndefined();
+  });
+
+  it('refuses a malformed secret wherever it is set, never quoting it', () => {
+    const bad = `whsec_${Buffer.alloc(10, 9).toString('base64')}`;
+    expect(() => signer({ ...base, CODE_WEBHOOK_SECRET: bad })).toThrow(
+      /^Configuration error: CODE_WEBHOOK_SECRET must be "whsec_" followed by the base64 of at least 24 random bytes: the secret is only 10 bytes long$/,
+    );
+  });
+
+  it('counts a secret id as present at start; both forms at once are an error', () => {
+    const id = { ...prod, CODE_WEBHOOK_SECRET_SECRET_ID: 'prod/verification/webhook' };
+    expect(() => checkSendSettingsAtStart(id)).not.toThrow();
+    expect(() => checkSendSettingsAtStart(prod)).toThrow(/CODE_WEBHOOK_SECRET/);
+    expect(() => checkSendSettingsAtStart({ ...id, CODE_WEBHOOK_SECRET: SECRET })).toThrow(
+      'Configuration error: CODE_WEBHOOK_SECRET and CODE_WEBHOOK_SECRET_SECRET_ID are both set',
+    );
+    // The verify function never holds the secret and does not ask for it.
+    expect(() => checkVerificationSettingsAtStart(prod)).not.toThrow();
   });
 });
 
@@ -210,6 +296,24 @@ describe('a misconfigured verification function stops at start', () => {
       'VERIFICATION_PHONE_SENDS_PER_HOUR_BY_COUNTRY',
     ],
     ['verifyCode', { VERIFICATION_PHONE_COUNTRIES: 'US,XX' }, 'VERIFICATION_PHONE_COUNTRIES'],
+    ['issueCode', { VERIFICATION_DEFAULT_LOCALE: 'xx-' }, 'VERIFICATION_DEFAULT_LOCALE'],
+    ['issueCode', { CODE_WEBHOOK_SECRET: 'not-a-secret' }, 'CODE_WEBHOOK_SECRET'],
+    [
+      'issueCode',
+      {
+        ...production,
+        STAGE: 'prod',
+        VERIFICATION_PHONE_COUNTRIES: 'US',
+        CODE_DELIVERY: 'webhook',
+        CODE_WEBHOOK_URL: 'https://hooks.example/c',
+      },
+      'CODE_WEBHOOK_SECRET',
+    ],
+    [
+      'issueCode',
+      { VERIFICATION_WEBOTP_DOMAIN: 'https://a.example' },
+      'VERIFICATION_WEBOTP_DOMAIN',
+    ],
     [
       'issueCode',
       { VERIFICATION_MAX_SENDS_PER_IP_PER_HOUR: 'many' },
