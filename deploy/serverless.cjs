@@ -19,6 +19,8 @@ const SEND_FUNCTIONS = ['issueVerificationCode'];
 const VERIFY_FUNCTIONS = ['verifyVerificationCode'];
 /** The secrets of every HTTP API function but those two: no pepper. */
 const API_SECRETS = ['DATABASE_URL', 'AUTH_JWT_SECRET'];
+/** The scheduled publisher of the event outbox: the database and the event bus. */
+const PUBLISH_FUNCTIONS = ['publishEvents'];
 
 const sub = (template) => ({ 'Fn::Sub': template });
 const arnPrefix = (service) =>
@@ -146,6 +148,22 @@ function deliveryStatements(env) {
     });
   }
   return statements;
+}
+
+/**
+ * events:PutEvents on the one bus EVENT_BUS_NAME names (a name or an ARN), for
+ * the functions that publish verification events; none without a bus.
+ */
+function eventStatements(env) {
+  const bus = String(env.EVENT_BUS_NAME ?? '').trim();
+  if (!bus) return [];
+  return [
+    {
+      Effect: 'Allow',
+      Action: ['events:PutEvents'],
+      Resource: bus.startsWith('arn:') ? bus : sub(`${arnPrefix('events')}:event-bus/${bus}`),
+    },
+  ];
 }
 
 function logStatement(stage, functionNames) {
@@ -276,12 +294,19 @@ module.exports = {
   /** The role of the HTTP API functions (the provider default): no pepper, no sender. */
   apiRole: async (ctx) => {
     const { stage, vpc, functions } = await context(ctx);
-    const own = [...DATABASE_FUNCTIONS, ...SEND_FUNCTIONS, ...VERIFY_FUNCTIONS];
+    const own = [
+      ...DATABASE_FUNCTIONS,
+      ...SEND_FUNCTIONS,
+      ...VERIFY_FUNCTIONS,
+      ...PUBLISH_FUNCTIONS,
+    ];
     const apiFunctions = functions.filter((f) => !own.includes(f));
     return role(
       [
         logStatement(stage, apiFunctions.length ? apiFunctions : ['*']),
         ...secretStatements(process.env, API_SECRETS),
+        // Staff decisions, filings and revocations publish their events.
+        ...eventStatements(process.env),
       ],
       Boolean(vpc),
     );
@@ -304,7 +329,25 @@ module.exports = {
   verifyCodeRole: async (ctx) => {
     const { stage, vpc } = await context(ctx);
     return role(
-      [logStatement(stage, VERIFY_FUNCTIONS), ...secretStatements(process.env, SECRET_SETTINGS)],
+      [
+        logStatement(stage, VERIFY_FUNCTIONS),
+        ...secretStatements(process.env, SECRET_SETTINGS),
+        // A verify publishes the status change it made.
+        ...eventStatements(process.env),
+      ],
+      Boolean(vpc),
+    );
+  },
+
+  /** The role of publishEvents: the database secret, the event bus and its logs. */
+  publishEventsRole: async (ctx) => {
+    const { stage, vpc } = await context(ctx);
+    return role(
+      [
+        logStatement(stage, PUBLISH_FUNCTIONS),
+        ...secretStatements(process.env, ['DATABASE_URL']),
+        ...eventStatements(process.env),
+      ],
       Boolean(vpc),
     );
   },
@@ -322,6 +365,7 @@ module.exports = {
   secretResource,
   secretStatements,
   deliveryStatements,
+  eventStatements,
   vpcFrom,
   throttleFrom,
 };

@@ -1,5 +1,10 @@
 import type { User } from '../models';
 import { idempotencySettings, type IdempotencySettings } from './idempotency/request';
+import { outboxPublisher } from './events/outbox';
+import { eventSettings, type EventSettings } from './events/settings';
+import { createEventSink } from './events/sink';
+import type { EventPublisher } from './events/types';
+import { logger } from './logger';
 import { onceAsync } from './once';
 import {
   authenticate,
@@ -29,6 +34,7 @@ export interface ApiSettings {
   auth: AuthSettings;
   staffApprovals: StaffApprovalSettings;
   idempotency: IdempotencySettings;
+  events: EventSettings;
 }
 
 export function apiSettings(env: Env): ApiSettings {
@@ -38,6 +44,7 @@ export function apiSettings(env: Env): ApiSettings {
     auth: authSettings(env),
     staffApprovals: staffApprovalSettings(env),
     idempotency: idempotencySettings(env),
+    events: eventSettings(env),
   };
 }
 
@@ -50,6 +57,8 @@ export interface ApiContext {
   authenticate(event: HttpEvent): Promise<User>;
   /** The user id of a valid token (or a 401) without a database read. */
   authenticatedUserId(event: HttpEvent): Promise<number>;
+  /** Publishes verification events right after the commit that wrote them. */
+  events: EventPublisher;
 }
 
 /**
@@ -68,6 +77,7 @@ async function buildApiContext(): Promise<ApiContext> {
     env,
     db,
     now: () => new Date(),
+    events: outboxPublisher(db.sequelize, createEventSink(settings.events, logger), logger),
     authenticate: (event) =>
       authenticate(event, {
         verify,

@@ -30,6 +30,7 @@ export const ERRORS = {
     "The user's address for this channel is not the one recorded when the request was filed",
   ),
   too_many_pending: entry(409, 'This user has too many pending requests'),
+  not_verified: entry(409, 'That channel is not verified'),
   idempotency_key_in_use: entry(409, 'A request with this Idempotency-Key is still running'),
   code_expired: entry(410, 'The code has expired; request a new one'),
   invalid_code: entry(422, 'The code is not correct'),

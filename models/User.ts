@@ -54,6 +54,30 @@ export function withChannelVerifiedSql(column: string, channel: Channel): string
   return `(CASE ${column} ${cases.join(' ')} END)::enum_users_verification_status`;
 }
 
+/** The status once `channel` is no longer verified (a revocation). */
+export function withChannelUnverified(
+  status: VerificationStatus,
+  channel: Channel,
+): VerificationStatus {
+  const other: Channel = channel === 'phone' ? 'email' : 'phone';
+  return isChannelVerified(status, other) ? `${other}_verified` : 'unverified';
+}
+
+/** withChannelUnverified() as a SQL expression over `column`, generated from the function. */
+export function withChannelUnverifiedSql(column: string, channel: Channel): string {
+  const cases = VERIFICATION_STATUSES.map(
+    (status) => `WHEN '${status}' THEN '${withChannelUnverified(status, channel)}'`,
+  );
+  return `(CASE ${column} ${cases.join(' ')} END)::enum_users_verification_status`;
+}
+
+/** The statuses in which `channel` is verified, as a SQL list. */
+export function statusesVerifyingSql(channel: Channel): string {
+  return VERIFICATION_STATUSES.filter((s) => isChannelVerified(s, channel))
+    .map((s) => `'${s}'`)
+    .join(', ');
+}
+
 export function verificationInfoOf(userId: number, status: VerificationStatus): VerificationInfo {
   const isPhoneVerified = isChannelVerified(status, 'phone');
   const isEmailVerified = isChannelVerified(status, 'email');

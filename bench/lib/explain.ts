@@ -102,6 +102,7 @@ export async function explainHotQueries(
       100_000,
       null,
       20,
+      JSON.stringify({ codeId: 'bench', destination: 'u***@example.com', locale: 'en' }),
     ];
     return [
       await explain(
@@ -125,14 +126,23 @@ export async function explainHotQueries(
         c,
         'verify: consume and mark verified (CONSUME_SQL)',
         CONSUME_SQL,
-        [active.id, now, 'phone_verified', 'verified', 'email_verified', destination],
+        [
+          active.id,
+          now,
+          'phone_verified',
+          'verified',
+          'email_verified',
+          destination,
+          userId,
+          'email',
+        ],
         { write: true },
       ),
       await explain(
         c,
         'verify: count a wrong try (COUNT_ATTEMPT_SQL)',
         COUNT_ATTEMPT_SQL,
-        [active.id, now],
+        [active.id, now, userId, 'email'],
         {
           write: true,
         },

@@ -90,7 +90,8 @@ export type CreateRequestBody = z.infer<typeof createRequestSchema>;
  * Query strings arrive as text: a whole number from `min` to `max`, parsed
  * here strictly, with one message for every way to miss (`-1`, `1.5`, `101`).
  */
-const queryInteger = (min: number, max: number, what = 'a whole number') => {
+/** A whole-number query parameter from `min` to `max`. */
+export const queryInteger = (min: number, max: number, what = 'a whole number') => {
   const message = `must be ${what} from ${min} to ${max}`;
   return z.pipe(
     z.string().check(z.regex(/^\d{1,12}$/, message)),

@@ -3,6 +3,7 @@ import createUsers from '../../migrations/20261126000001-create-users.cjs';
 import addVerification from '../../migrations/20261126000002-add-verification-and-staff-approval-tables.cjs';
 import addDestinationCountry from '../../migrations/20261130000003-add-destination-country.cjs';
 import addIdempotencyKeys from '../../migrations/20261130000004-add-idempotency-keys.cjs';
+import addVerificationEvents from '../../migrations/20261130000005-add-verification-events.cjs';
 
 /** The `sequelize` module, which sequelize-cli passes as a migration's second argument. */
 export type SequelizeModule = typeof import('sequelize');
@@ -38,4 +39,5 @@ export const migrations: readonly MigrationDefinition[] = [
   },
   { name: '20261130000003-add-destination-country.cjs', module: addDestinationCountry },
   { name: '20261130000004-add-idempotency-keys.cjs', module: addIdempotencyKeys },
+  { name: '20261130000005-add-verification-events.cjs', module: addVerificationEvents },
 ];

@@ -1,4 +1,7 @@
 import { AppError, badRequest, forbidden, serviceUnavailable } from '../errors';
+import type { Channel } from '../../models';
+import { actorFor, recordEvent } from '../events/record';
+import type { OutboxMessage } from '../events/types';
 import type { IdempotentRequest } from '../idempotency/request';
 import { idempotentTransaction } from '../idempotency/transaction';
 import { canFileRequestAbout, type Caller } from '../policies';
@@ -71,7 +74,8 @@ export async function createRequest(
   const channel = input.requestType === MANUAL_VERIFICATION ? (details.channel as string) : null;
   try {
     const now = deps.now();
-    return await idempotentTransaction(deps.sequelize, idem, now, async (transaction) => {
+    const published: OutboxMessage[] = [];
+    const filed = await idempotentTransaction(deps.sequelize, idem, now, async (transaction) => {
       // Bounded waits: a stalled holder (say, a Lambda killed mid-transaction)
       // is cut off by the server instead of blocking every later create.
       await deps.sequelize.query(
@@ -121,8 +125,19 @@ export async function createRequest(
           `This user has ${deps.maxPendingPerUser} pending requests; wait for a decision`,
         );
       }
+      const message = await recordEvent(deps.sequelize, transaction, {
+        userId: subjectId,
+        actorId: actorFor(caller.id, subjectId),
+        type: 'approval_requested',
+        channel: channel as Channel | null,
+        details: { requestId: rows[0].id, requestType: input.requestType },
+        at: now,
+      });
+      if (message) published.push(message);
       return toJson(rows[0], caller);
     });
+    await deps.events?.publishNow(published);
+    return filed;
   } catch (err) {
     throw insertFailure(err, input.requestType) ?? err;
   }

@@ -1,5 +1,7 @@
 import { QueryTypes, Transaction } from 'sequelize';
-import { withChannelVerifiedSql, type Channel } from '../../models';
+import { withChannelVerifiedSql, type Channel, type VerificationStatus } from '../../models';
+import { actorFor, recordEvent, type EventRecord } from '../events/record';
+import type { OutboxMessage } from '../events/types';
 import { AppError, badRequest, forbidden, notFound } from '../errors';
 import type { IdempotentRequest } from '../idempotency/request';
 import { idempotentTransaction } from '../idempotency/transaction';
@@ -44,6 +46,11 @@ async function whyNotUpdated(
   throw notPending(row.status);
 }
 
+/** The request's channel, or null when its details name none. */
+function channelIn(details: Record<string, unknown>): Channel | null {
+  return details.channel === 'phone' || details.channel === 'email' ? details.channel : null;
+}
+
 function channelOf(details: Record<string, unknown>): Channel {
   const channel = details.channel;
   if (channel !== 'phone' && channel !== 'email') {
@@ -69,7 +76,8 @@ export async function decideRequest(
   requireStaff(caller);
   if (decision === 'rejected' && !note?.trim()) throw badRequest('note is required to reject');
   const now = deps.now();
-  return idempotentTransaction(deps.sequelize, idem, now, async (transaction) => {
+  const published: OutboxMessage[] = [];
+  const decided = await idempotentTransaction(deps.sequelize, idem, now, async (transaction) => {
     // The last line is canReviewRequest for a staff caller.
     const [row] = await selectRows(
       deps,
@@ -83,11 +91,31 @@ export async function decideRequest(
       transaction,
     );
     if (!row) return whyNotUpdated(deps, caller, id, 'review', transaction);
+    const channel = row.request_type === MANUAL_VERIFICATION ? channelIn(row.details) : null;
+    const record = async (event: Omit<EventRecord, 'userId' | 'actorId' | 'at'>) => {
+      const message = await recordEvent(deps.sequelize, transaction, {
+        ...event,
+        userId: row.user_id,
+        actorId: caller.id,
+        at: now,
+      });
+      if (message) published.push(message);
+    };
+    await record({ type: 'approval_decided', channel, details: { requestId: row.id, decision } });
     if (decision === 'approved' && row.request_type === MANUAL_VERIFICATION) {
-      await markChannelVerified(deps, row.user_id, row.details, now, transaction);
+      const change = await markChannelVerified(deps, row.user_id, row.details, now, transaction);
+      if (change.before !== change.after) {
+        await record({
+          type: 'status_changed',
+          channel: channelOf(row.details),
+          details: { from: change.before, to: change.after, cause: 'staff_approval' },
+        });
+      }
     }
     return toJson(row, caller);
   });
+  await deps.events?.publishNow(published);
+  return decided;
 }
 
 /**
@@ -102,21 +130,26 @@ async function markChannelVerified(
   details: Record<string, unknown>,
   now: Date,
   transaction: Transaction,
-): Promise<void> {
+): Promise<{ before: VerificationStatus; after: VerificationStatus }> {
   const channel = channelOf(details);
   // A request filed before addresses were recorded has none: it cannot vouch
   // for any address, so it is refused like a changed one.
   const recorded = typeof details.destination === 'string' ? details.destination : null;
   // In SQL so that it reads the locked row; generated from withChannelVerified().
-  const [updated] = await deps.sequelize.query<{ id: number }>(
-    `UPDATE users
-     SET verification_status = ${withChannelVerifiedSql('verification_status', channel)},
+  // The row is locked first, so `before` is the status this statement changed.
+  const [updated] = await deps.sequelize.query<{
+    before: VerificationStatus;
+    after: VerificationStatus;
+  }>(
+    `UPDATE users u
+     SET verification_status = ${withChannelVerifiedSql('u.verification_status', channel)},
          updated_at = $2
-     WHERE id = $1 AND ${channel} IS NOT NULL AND ${channel} = $3
-     RETURNING id`,
+     FROM (SELECT id, verification_status FROM users WHERE id = $1 FOR NO KEY UPDATE) old
+     WHERE u.id = old.id AND u.${channel} IS NOT NULL AND u.${channel} = $3
+     RETURNING old.verification_status AS before, u.verification_status AS after`,
     { bind: [userId, now, recorded], type: QueryTypes.SELECT, transaction },
   );
-  if (updated) return;
+  if (updated) return updated;
   const [current] = await deps.sequelize.query<{ address: string | null }>(
     `SELECT ${channel} AS address FROM users WHERE id = $1`,
     { bind: [userId], type: QueryTypes.SELECT, transaction },
@@ -138,7 +171,8 @@ export async function cancelRequest(
   idem?: IdempotentRequest,
 ): Promise<ApprovalRequestJson> {
   const now = deps.now();
-  return idempotentTransaction(deps.sequelize, idem, now, async (transaction) => {
+  const published: OutboxMessage[] = [];
+  const cancelled = await idempotentTransaction(deps.sequelize, idem, now, async (transaction) => {
     // requested_by = caller is canCancelRequest.
     const [row] = await selectRows(
       deps,
@@ -150,6 +184,17 @@ export async function cancelRequest(
       transaction,
     );
     if (!row) return whyNotUpdated(deps, caller, id, 'cancel', transaction);
+    const message = await recordEvent(deps.sequelize, transaction, {
+      userId: row.user_id,
+      actorId: actorFor(caller.id, row.user_id),
+      type: 'approval_decided',
+      channel: row.request_type === MANUAL_VERIFICATION ? channelIn(row.details) : null,
+      details: { requestId: row.id, decision: 'cancelled' },
+      at: now,
+    });
+    if (message) published.push(message);
     return toJson(row, caller);
   });
+  await deps.events?.publishNow(published);
+  return cancelled;
 }

@@ -1,5 +1,6 @@
 import type { Sequelize } from 'sequelize';
 import type { RequestStatus } from '../../models';
+import type { EventPublisher } from '../events/types';
 
 /** What the staff approval service needs; tests pass their own clock. */
 export interface StaffApprovalDeps {
@@ -7,6 +8,8 @@ export interface StaffApprovalDeps {
   now: () => Date;
   /** STAFF_APPROVAL_MAX_PENDING_PER_USER: more pending requests about one user are 409. */
   maxPendingPerUser: number;
+  /** Publishes the events a decision or filing wrote, right after its commit. */
+  events?: EventPublisher;
 }
 
 export interface ApprovalRequestJson {

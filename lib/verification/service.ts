@@ -26,6 +26,7 @@ import {
   type PriorColumns,
 } from '../idempotency/store';
 import { messageLocale } from '../delivery/messages';
+import type { EventPublisher, OutboxMessage } from '../events/types';
 import type { CodeSender } from '../delivery/types';
 import { AppError, badRequest, errorAnswerOf, notFound, unauthorized } from '../errors';
 import { type Caller, canReadVerification } from '../policies';
@@ -59,6 +60,8 @@ export interface VerificationDeps {
   sender: CodeSender;
   settings: VerificationSettings;
   logger?: ServiceLogger;
+  /** Publishes a status change right after its commit (else the scheduled publisher does). */
+  events?: EventPublisher;
 }
 
 /** What checking a code needs: no sender. */
@@ -202,7 +205,7 @@ const LIMIT_PARTS = {
 };
 
 /**
- * The Idempotency-Key parts of ISSUE_SQL ($17 route, $18 key): the key's row
+ * The Idempotency-Key parts of ISSUE_SQL ($18 route, $19 key): the key's row
  * as it is once the user is locked (every earlier keyed send of this user has
  * committed by then). A live row refuses the send; an expired one is deleted.
  */
@@ -210,10 +213,10 @@ const KEYED_PARTS = {
   on: {
     cte: `, prior AS (
     SELECT * FROM idempotency_keys
-    WHERE user_id = $1 AND route = $17 AND key = $18 AND expires_at > $4::timestamptz
+    WHERE user_id = $1 AND route = $18 AND key = $19 AND expires_at > $4::timestamptz
   ), expired AS (
     DELETE FROM idempotency_keys
-    WHERE user_id = $1 AND route = $17 AND key = $18 AND expires_at <= $4::timestamptz
+    WHERE user_id = $1 AND route = $18 AND key = $19 AND expires_at <= $4::timestamptz
   )`,
     allowed: `
            AND NOT EXISTS (SELECT 1 FROM prior)`,
@@ -273,9 +276,13 @@ ${ip.cte}${country.cte}  ), ${FAILED_ATTEMPTS_CTE('$1', '$2', '$4')}${keyed.cte}
     FROM decision
     WHERE allowed AND (SELECT count(*) FROM superseded) >= 0
     RETURNING id
+  ), sent_event AS (
+    SELECT verification_record_event($1::int, NULL::int, 'code_sent', $2::text, $17::jsonb, $4::timestamptz)
+    FROM inserted
   )
   SELECT decision.allowed, u.times AS user_times, d.times AS destination_times,
          f.failures, (SELECT count(*)::int FROM inserted) AS inserted,
+         (SELECT count(*)::int FROM sent_event) AS recorded,
          -- Over a limit of m with n sends counted, the (n - m + 1)-th oldest must
          -- leave the window: read (index order) only when it is needed.
 ${ip.oldest}${country.oldest}${keyed.columns}  FROM decision, user_sends u, destination_sends d, ip_sends i, country_sends c, failed f${keyed.join}`;
@@ -331,18 +338,32 @@ export const LOCK_BUDGETS_SQL = `
                CASE family($4::inet) WHEN 6 THEN 64 ELSE 32 END))::text END]) AS k
         WHERE k IS NOT NULL ORDER BY k) keys`;
 
-const RETIRE_SQL = `
-  UPDATE verification_codes SET superseded_at = $2
-  WHERE id = $1 AND consumed_at IS NULL AND superseded_at IS NULL`;
-
-/** RETIRE_SQL that also gives the send's Idempotency-Key up (a 502 is not stored). */
-const RETIRE_KEYED_SQL = `
-  WITH released AS (
+/**
+ * A failed delivery: the new code must not stay usable (it still counts toward
+ * the caps, and the code it superseded stays superseded), and the failure is
+ * recorded (`code_delivery_failed`). $1 code id, $2 now, $3 user id, $4
+ * channel; with an Idempotency-Key also $5 route, $6 key, $7 claim id: the key
+ * is given up in the same statement (a 502 is not stored).
+ */
+function retireSql(keyed: boolean): string {
+  return `
+  WITH retired AS (
+    UPDATE verification_codes SET superseded_at = $2::timestamptz
+    WHERE id = $1 AND consumed_at IS NULL AND superseded_at IS NULL
+  )${
+    keyed
+      ? `, released AS (
     DELETE FROM idempotency_keys
-    WHERE user_id = $3 AND route = $4 AND key = $5 AND claim_id = $6::uuid
-  )
-  UPDATE verification_codes SET superseded_at = $2
-  WHERE id = $1 AND consumed_at IS NULL AND superseded_at IS NULL`;
+    WHERE user_id = $3 AND route = $5 AND key = $6 AND claim_id = $7::uuid
+  )`
+      : ''
+  }
+  SELECT verification_record_event($3::int, NULL::int, 'code_delivery_failed', $4::text,
+    jsonb_build_object('codeId', $1::text), $2::timestamptz) AS failed_event`;
+}
+
+const RETIRE_SQL = retireSql(false);
+const RETIRE_KEYED_SQL = retireSql(true);
 
 interface LockedUser extends Partial<PriorColumns> {
   id: number;
@@ -460,6 +481,8 @@ export async function issueCode(
       ipLimit,
       budget,
       settings.maxFailedAttemptsPerDay,
+      // The event records the masked address only.
+      JSON.stringify({ codeId: id, destination: maskDestination(channel, address), locale }),
     ];
     if (idem) values.push(idem.route, idem.key);
     const [row] = await sql.rows<IssueRow>(
@@ -532,11 +555,12 @@ export async function issueCode(
             id,
             now.toISOString(),
             userId,
+            channel,
             idem.route,
             idem.key,
             idem.claimId,
           ])
-        : sql.rows(RETIRE_SQL, [id, now.toISOString()]),
+        : sql.rows(RETIRE_SQL, [id, now.toISOString(), userId, channel]),
     );
     deps.logger?.warn('verification code delivery failed', {
       codeId: id,
@@ -596,39 +620,6 @@ export const READ_ACTIVE_SQL = `
     ON c.user_id = u.id AND c.channel = $2 AND c.consumed_at IS NULL AND c.superseded_at IS NULL
   WHERE u.id = $1`;
 
-// A wrong try: counted atomically, never past max_attempts.
-export const COUNT_ATTEMPT_SQL = `
-  UPDATE verification_codes SET attempts = attempts + 1
-  WHERE id = $1 AND consumed_at IS NULL AND superseded_at IS NULL
-    AND attempts < max_attempts AND expires_at > $2::timestamptz
-  RETURNING attempts, max_attempts`;
-
-// A right try: consume the code and move the user's status in one statement
-// (one transaction). Only one of concurrent submissions matches the
-// "consumed_at IS NULL" row; the others re-check it after the winner commits
-// and update nothing. The status is computed from the row as it is when
-// updated, so verifying phone and email at the same time ends "verified"; and
-// the user row must still hold the address the code was sent to ($6: the
-// address as it was read with the code; a phone code stores its E.164 form).
-export const CONSUME_SQL = `
-  WITH consumed AS (
-    UPDATE verification_codes SET consumed_at = $2::timestamptz
-    WHERE id = $1 AND consumed_at IS NULL AND superseded_at IS NULL
-      AND attempts < max_attempts AND expires_at > $2::timestamptz
-    RETURNING user_id, channel, destination
-  )
-  UPDATE users u
-  SET verification_status = CASE
-        WHEN u.verification_status IN ($3::enum_users_verification_status, 'verified')
-        THEN $4::enum_users_verification_status
-        ELSE $5::enum_users_verification_status
-      END,
-      updated_at = $2::timestamptz
-  FROM consumed
-  WHERE u.id = consumed.user_id
-    AND (CASE consumed.channel WHEN 'email' THEN u.email ELSE u.phone END) = $6
-  RETURNING u.verification_status AS status`;
-
 /**
  * READ_ACTIVE_SQL that also claims the request's Idempotency-Key ($4 route,
  * $5 key, $6 fingerprint, $7 claim id, $8 expiry): `claimed` is 1 when this
@@ -647,69 +638,125 @@ export const READ_ACTIVE_KEYED_SQL = `
   LEFT JOIN idempotency_keys p ON p.user_id = u.id AND p.route = $4 AND p.key = $5
   WHERE u.id = $1`;
 
-/** The key's row while this request still holds it ($7 user, $8 route, $9 key, $10 claim id). */
-const HELD = `held AS (
+/** The key's row while this request still holds it (user, route, key, claim id). */
+const held = (user: string, route: string, key: string, claim: string) => `held AS (
     SELECT 1 FROM idempotency_keys
-    WHERE user_id = $7 AND route = $8 AND key = $9 AND claim_id = $10::uuid AND state = 'running'
-  )`;
-const OURS = `user_id = $7 AND route = $8 AND key = $9 AND claim_id = $10::uuid`;
+    WHERE user_id = ${user} AND route = ${route} AND key = ${key} AND claim_id = ${claim}::uuid
+      AND state = 'running'
+  ), `;
 
 /**
- * CONSUME_SQL that writes the answer over the request's key in the same
- * statement: $11 is the answer when the new status is $4, $12 when it is $5.
- * It consumes nothing once the claim is no longer this request's.
+ * A right try: consume the code and move the user's status in one statement
+ * (one transaction), and record it: `code_verified`, and `status_changed`
+ * (cause `code`) when the status moved, through verification_record_event,
+ * which also writes the outbox row of the status change. Only one of
+ * concurrent submissions matches the "consumed_at IS NULL" row; the others
+ * re-check it after the winner commits and update nothing. The user row is
+ * locked before it is updated, so `before` is the status this statement
+ * changed; the new status is computed from it, so verifying phone and email at
+ * the same time ends "verified". The user row must still hold the address the
+ * code was sent to ($6: the address as it was read with the code; a phone code
+ * stores its E.164 form). `older_pending`: the user has outbox rows not yet
+ * published (then the new one waits for the publisher, to keep the order).
+ *
+ * Parameters: $1 code id, $2 now, $3 the other channel's verified status, $4
+ * the status when the other channel is verified, $5 when it is not, $6 the
+ * address, $7 user id, $8 channel. With an Idempotency-Key also $9 route, $10
+ * key, $11 claim id, $12 the answer when the new status is $4, $13 when $5:
+ * the answer is written over the key in the same statement, and nothing is
+ * consumed once the claim is no longer this request's.
  */
-export const CONSUME_KEYED_SQL = `
-  WITH ${HELD}, consumed AS (
+function consumeSql(keyed: boolean): string {
+  return `
+  WITH ${keyed ? held('$7', '$9', '$10', '$11') : ''}consumed AS (
     UPDATE verification_codes SET consumed_at = $2::timestamptz
     WHERE id = $1 AND consumed_at IS NULL AND superseded_at IS NULL
-      AND attempts < max_attempts AND expires_at > $2::timestamptz
-      AND EXISTS (SELECT 1 FROM held)
+      AND attempts < max_attempts AND expires_at > $2::timestamptz${keyed ? '\n      AND EXISTS (SELECT 1 FROM held)' : ''}
     RETURNING user_id, channel, destination
+  ), locked AS (
+    SELECT u.id, u.verification_status AS before FROM users u
+    WHERE u.id = (SELECT user_id FROM consumed)
+    FOR NO KEY UPDATE OF u
   ), updated AS (
     UPDATE users u
     SET verification_status = CASE
-          WHEN u.verification_status IN ($3::enum_users_verification_status, 'verified')
+          WHEN l.before IN ($3::enum_users_verification_status, 'verified')
           THEN $4::enum_users_verification_status
           ELSE $5::enum_users_verification_status
         END,
         updated_at = $2::timestamptz
-    FROM consumed
-    WHERE u.id = consumed.user_id
-      AND (CASE consumed.channel WHEN 'email' THEN u.email ELSE u.phone END) = $6
-    RETURNING u.verification_status AS status
-  ), answered AS (
+    FROM consumed c, locked l
+    WHERE u.id = c.user_id AND l.id = u.id
+      AND (CASE c.channel WHEN 'email' THEN u.email ELSE u.phone END) = $6
+    RETURNING l.before, u.verification_status AS status
+  )${
+    keyed
+      ? `, answered AS (
     UPDATE idempotency_keys SET state = 'done', status = 200,
       response_body = CASE WHEN (SELECT status FROM updated) = $4::enum_users_verification_status
-                           THEN $11 ELSE $12 END
-    WHERE ${OURS} AND EXISTS (SELECT 1 FROM updated)
-  )
-  SELECT status FROM updated`;
+                           THEN $12 ELSE $13 END
+    WHERE user_id = $7 AND route = $9 AND key = $10 AND claim_id = $11::uuid
+      AND EXISTS (SELECT 1 FROM updated)
+  )`
+      : ''
+  }
+  SELECT status,
+         EXISTS (SELECT 1 FROM verification_event_outbox
+                 WHERE user_id = $7 AND published_at IS NULL) AS older_pending,
+         verification_record_event($7::int, NULL::int, 'code_verified', $8::text,
+           jsonb_build_object('codeId', $1::text), $2::timestamptz) AS verified_event,
+         CASE WHEN before <> status THEN verification_record_event($7::int, NULL::int,
+           'status_changed', $8::text,
+           jsonb_build_object('from', before, 'to', status, 'cause', 'code'), $2::timestamptz)
+         END AS status_event
+  FROM updated`;
+}
+
+export const CONSUME_SQL = consumeSql(false);
+export const CONSUME_KEYED_SQL = consumeSql(true);
 
 /** Stands for attemptsRemaining in the stored 422 of a wrong code, replaced by the count. */
 const REMAINING_PLACEHOLDER = 987654321;
 
 /**
- * COUNT_ATTEMPT_SQL that writes the answer over the request's key in the same
- * statement: $5 is the 429 of the last attempt, $6 the 422 with
- * attemptsRemaining as REMAINING_PLACEHOLDER.
+ * A wrong try: counted atomically, never past max_attempts, and recorded
+ * (`code_rejected` with the attempts left, the last one included).
+ *
+ * Parameters: $1 code id, $2 now, $3 user id, $4 channel. With an
+ * Idempotency-Key also $5 route, $6 key, $7 claim id, $8 the status of the
+ * last attempt (429) and $9 of the others (422), $10 and $11 their bodies (the
+ * 422's attemptsRemaining written as REMAINING_PLACEHOLDER): the answer is
+ * written over the key in the same statement, and nothing is counted once the
+ * claim is no longer this request's.
  */
-export const COUNT_ATTEMPT_KEYED_SQL = `
-  WITH ${HELD}, counted AS (
+function countAttemptSql(keyed: boolean): string {
+  return `
+  WITH ${keyed ? held('$3', '$5', '$6', '$7') : ''}counted AS (
     UPDATE verification_codes SET attempts = attempts + 1
     WHERE id = $1 AND consumed_at IS NULL AND superseded_at IS NULL
-      AND attempts < max_attempts AND expires_at > $2::timestamptz
-      AND EXISTS (SELECT 1 FROM held)
+      AND attempts < max_attempts AND expires_at > $2::timestamptz${keyed ? '\n      AND EXISTS (SELECT 1 FROM held)' : ''}
     RETURNING attempts, max_attempts
-  ), answered AS (
+  )${
+    keyed
+      ? `, answered AS (
     UPDATE idempotency_keys k SET state = 'done',
-      status = CASE WHEN c.max_attempts - c.attempts <= 0 THEN $3::int ELSE $4::int END,
-      response_body = CASE WHEN c.max_attempts - c.attempts <= 0 THEN $5
-        ELSE replace($6, '${REMAINING_PLACEHOLDER}', (c.max_attempts - c.attempts)::text) END
+      status = CASE WHEN c.max_attempts - c.attempts <= 0 THEN $8::int ELSE $9::int END,
+      response_body = CASE WHEN c.max_attempts - c.attempts <= 0 THEN $10
+        ELSE replace($11, '${REMAINING_PLACEHOLDER}', (c.max_attempts - c.attempts)::text) END
     FROM counted c
-    WHERE k.user_id = $7 AND k.route = $8 AND k.key = $9 AND k.claim_id = $10::uuid
-  )
-  SELECT attempts, max_attempts FROM counted`;
+    WHERE k.user_id = $3 AND k.route = $5 AND k.key = $6 AND k.claim_id = $7::uuid
+  )`
+      : ''
+  }
+  SELECT attempts, max_attempts,
+         verification_record_event($3::int, NULL::int, 'code_rejected', $4::text,
+           jsonb_build_object('codeId', $1::text, 'attemptsRemaining', max_attempts - attempts),
+           $2::timestamptz) AS rejected_event
+  FROM counted`;
+}
+
+export const COUNT_ATTEMPT_SQL = countAttemptSql(false);
+export const COUNT_ATTEMPT_KEYED_SQL = countAttemptSql(true);
 
 interface ActiveRow {
   email: string | null;
@@ -741,14 +788,14 @@ export async function verifyCode(
   }
   const now = deps.now();
   const other: Channel = channel === 'phone' ? 'email' : 'phone';
-  const keyValues = idem ? [userId, idem.route, idem.key, idem.claimId] : [];
+  const keyValues = idem ? [idem.route, idem.key, idem.claimId] : [];
 
   // A conditional write that changes nothing means a concurrent request changed
   // the code; read again and answer from the new state (at most a few rounds).
   // The statements share one pooled connection, each its own transaction.
   // With an Idempotency-Key, the first read claims the key, and the write
   // stores the answer in the same statement: still two round trips.
-  return withSession(sequelize, async (sql) => {
+  const outcome = await withSession(sequelize, async (sql) => {
     for (let round = 0; round < 3; round += 1) {
       const keyed = idem !== undefined && round === 0;
       type KeyedRow = ActiveRow & Partial<PriorColumns> & { claimed?: number };
@@ -796,33 +843,37 @@ export async function verifyCode(
           ifBoth,
           ifOne,
           address,
+          userId,
+          channel,
         ];
         if (idem) {
           const answerFor = (status: VerificationStatus) =>
             JSON.stringify({ verified: true, verification: verificationInfoOf(userId, status) });
           values.push(...keyValues, answerFor(ifBoth), answerFor(ifOne));
         }
-        const [done] = await sql.rows<{ status: VerificationStatus }>(
-          idem ? CONSUME_KEYED_SQL : CONSUME_SQL,
-          values,
-        );
+        const [done] = await sql.rows<ConsumedRow>(idem ? CONSUME_KEYED_SQL : CONSUME_SQL, values);
         if (done) {
           if (idem) idem.recorded = true;
           deps.logger?.info('verification code accepted', { codeId: row.id, userId, channel });
-          return { verified: true, verification: verificationInfoOf(userId, done.status) };
+          const result: VerifyResult = {
+            verified: true,
+            verification: verificationInfoOf(userId, done.status),
+          };
+          // A status change goes out now unless older events of the user wait.
+          const publish = done.status_event && !done.older_pending ? [done.status_event] : [];
+          return { result, publish };
         }
       } else {
-        const [counted] = idem
-          ? await sql.rows<{ attempts: number; max_attempts: number }>(COUNT_ATTEMPT_KEYED_SQL, [
-              row.id,
-              now.toISOString(),
-              ...wrongCodeAnswers(),
-              ...keyValues,
-            ])
-          : await sql.rows<{ attempts: number; max_attempts: number }>(COUNT_ATTEMPT_SQL, [
-              row.id,
-              now.toISOString(),
-            ]);
+        const [counted] = await sql.rows<{ attempts: number; max_attempts: number }>(
+          idem ? COUNT_ATTEMPT_KEYED_SQL : COUNT_ATTEMPT_SQL,
+          [
+            row.id,
+            now.toISOString(),
+            userId,
+            channel,
+            ...(idem ? [...keyValues, ...wrongCodeAnswers()] : []),
+          ],
+        );
         if (counted) {
           if (idem) idem.recorded = true;
           const remaining = counted.max_attempts - counted.attempts;
@@ -839,6 +890,14 @@ export async function verifyCode(
     }
     throw noActiveCode();
   });
+  if (outcome.publish.length > 0) await deps.events?.publishNow(outcome.publish);
+  return outcome.result;
+}
+
+interface ConsumedRow {
+  status: VerificationStatus;
+  older_pending: boolean;
+  status_event: OutboxMessage | null;
 }
 
 const wrongCode = (remaining: number) =>

@@ -308,7 +308,7 @@ describe('a verify with an Idempotency-Key', () => {
        VALUES ($1, $2, 'gone', 'f', $3, 'running', $4, $5)`,
       { bind: [user.id, VERIFY, randomUUID(), now(), new Date(clock + 1e6)] },
     );
-    const mine = [user.id, VERIFY, 'gone', randomUUID()];
+    const notMine = [VERIFY, 'gone', randomUUID()];
     const consumed = await db.sequelize.query(CONSUME_KEYED_SQL, {
       bind: [
         active!.id,
@@ -317,14 +317,16 @@ describe('a verify with an Idempotency-Key', () => {
         'verified',
         'email_verified',
         active!.destination,
-        ...mine,
+        user.id,
+        'email',
+        ...notMine,
         '{}',
         '{}',
       ],
       type: QueryTypes.SELECT,
     });
     const counted = await db.sequelize.query(COUNT_ATTEMPT_KEYED_SQL, {
-      bind: [active!.id, now().toISOString(), 429, 422, '{}', '{}', ...mine],
+      bind: [active!.id, now().toISOString(), user.id, 'email', ...notMine, 429, 422, '{}', '{}'],
       type: QueryTypes.SELECT,
     });
     expect([consumed, counted]).toEqual([[], []]);

@@ -1,0 +1,34 @@
+import type { Context } from 'aws-lambda';
+import { endInvocation, getDatabase } from '../lib/db';
+import { publishPending, PublishPendingResult } from '../lib/events/outbox';
+import { eventSettings } from '../lib/events/settings';
+import { createEventSink } from '../lib/events/sink';
+import { logger } from '../lib/logger';
+import { databaseSettings, envForStartCheck, runtimeEnv } from '../lib/settings';
+
+// Stop at start on a missing DATABASE_URL or a bad event setting.
+databaseSettings(envForStartCheck());
+eventSettings(process.env);
+
+// Leave time to log and return before the function's own timeout.
+const SAFETY_MARGIN_MS = 10_000;
+
+/** Scheduled every minute: publishes what is left in the event outbox, then trims it. */
+export async function handler(_event: unknown, context?: Context): Promise<PublishPendingResult> {
+  const env = await runtimeEnv();
+  const db = getDatabase(databaseSettings(env));
+  const settings = eventSettings(env);
+  try {
+    const result = await publishPending({
+      sequelize: db.sequelize,
+      sink: createEventSink(settings, logger),
+      now: () => new Date(),
+      retentionDays: settings.retentionDays,
+      timeLeftMs: context ? () => context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS : undefined,
+    });
+    logger.info('event outbox published', { ...result });
+    return result;
+  } finally {
+    await endInvocation();
+  }
+}

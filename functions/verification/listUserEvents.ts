@@ -1,0 +1,10 @@
+import { httpHandler } from '../../lib/route';
+import { listEvents } from '../../lib/verification/history';
+import { eventsQuery, userIdParam } from './schemas';
+
+/** GET /users/{id}/verification/events: staff, or that user; anyone else 403. */
+export const handler = httpHandler(
+  { auth: 'user', params: { id: userIdParam }, query: eventsQuery },
+  async ({ caller, params, query, ctx }) =>
+    listEvents({ sequelize: ctx.db.sequelize }, caller, params.id, query),
+);

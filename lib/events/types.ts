@@ -1,0 +1,48 @@
+import type { Channel } from '../../models';
+
+/** Every type of verification_events, in the order a story usually runs. */
+export const EVENT_TYPES = [
+  'code_sent',
+  'code_delivery_failed',
+  'code_verified',
+  'code_rejected',
+  'status_changed',
+  'verification_revoked',
+  'approval_requested',
+  'approval_decided',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** The types that also go to the outbox and out to EventBridge. */
+export const PUBLISHED_TYPES: readonly EventType[] = [
+  'status_changed',
+  'verification_revoked',
+  'approval_requested',
+  'approval_decided',
+];
+
+/** An EventBridge event's Detail: the event's own fields and its details. */
+export interface EventDetail {
+  /** Stable: the verification_events id, as a string. Consumers drop duplicates by it. */
+  eventId: string;
+  userId: number;
+  actorId: number | null;
+  channel: Channel | null;
+  /** ISO 8601 UTC with milliseconds. */
+  occurredAt: string;
+  [detail: string]: unknown;
+}
+
+/** One outbox row as it is published: DetailType and Detail. */
+export interface OutboxMessage {
+  type: EventType;
+  detail: EventDetail;
+}
+
+/**
+ * Publishes events right after the commit that wrote them (best effort: it
+ * never throws; what it could not publish stays for the scheduled publisher).
+ */
+export interface EventPublisher {
+  publishNow(messages: readonly OutboxMessage[]): Promise<void>;
+}
