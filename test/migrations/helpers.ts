@@ -3,6 +3,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import type { Sequelize } from 'sequelize';
+import { migrations } from '../../lib/migrator/migrations';
 import { createMigrationSequelize, MIGRATION_LOCK_KEY } from '../../lib/migrator/runner';
 import type { MigrationSettings } from '../../lib/settings';
 import { createTestDatabase, TestDatabase } from '../helpers/testDatabase';
@@ -12,6 +13,15 @@ export const CREATE_USERS = '20261126000001-create-users.cjs';
 export const ADD_VERIFICATION = '20261126000002-add-verification-and-staff-approval-tables.cjs';
 export const ADD_DESTINATION_COUNTRY = '20261130000003-add-destination-country.cjs';
 export const ADD_IDEMPOTENCY_KEYS = '20261130000004-add-idempotency-keys.cjs';
+/** Every shipped migration, oldest first, as the registry lists them. */
+export const ALL_MIGRATIONS: readonly string[] = migrations.map((m) => m.name);
+/** The newest shipped migration. */
+export const LATEST = ALL_MIGRATIONS[ALL_MIGRATIONS.length - 1] as string;
+/** Names newest first, as down and stamp report what they ran. */
+export const newestFirst = (names: readonly string[]): string[] => [...names].reverse();
+/** sequelize-cli's status: the first `applied` migrations up, the rest down. */
+export const statusWith = (applied: number): Record<string, 'up' | 'down'> =>
+  Object.fromEntries(ALL_MIGRATIONS.map((name, i) => [name, i < applied ? 'up' : 'down']));
 
 export const defaultSettings: MigrationSettings = {
   lockTimeoutMs: 5000,

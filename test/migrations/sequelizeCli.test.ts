@@ -1,6 +1,6 @@
 import {
   ADD_DESTINATION_COUNTRY,
-  ADD_IDEMPOTENCY_KEYS,
+  ALL_MIGRATIONS,
   ADD_VERIFICATION,
   CREATE_USERS,
   metaRows,
@@ -117,6 +117,8 @@ function expectFullSchema(snapshot: Record<string, unknown>) {
     'staff_approval_requests: FOREIGN KEY (reviewed_by) REFERENCES users(id) ON DELETE SET NULL',
     'staff_approval_requests: FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE',
     'verification_codes: FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE',
+    'verification_events: FOREIGN KEY (actor_id) REFERENCES users(id) ON DELETE SET NULL',
+    'verification_events: FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE',
   ]);
   const usersConstraints = constraints.filter((c) => c.table_name === 'users').map((c) => c.def);
   expect(usersConstraints).toEqual(
@@ -159,8 +161,25 @@ function expectFullSchema(snapshot: Record<string, unknown>) {
       tgname: 'users_drop_stale_verification',
       def: 'CREATE TRIGGER users_drop_stale_verification BEFORE UPDATE OF email, phone ON public.users FOR EACH ROW EXECUTE FUNCTION users_drop_stale_verification()',
     },
+    {
+      table_name: 'users',
+      tgname: 'users_record_address_change',
+      def: expect.stringMatching(
+        /^CREATE TRIGGER users_record_address_change AFTER UPDATE OF email, phone ON public\.users FOR EACH ROW WHEN .* EXECUTE FUNCTION users_record_address_change\(\)$/,
+      ),
+    },
+    {
+      table_name: 'verification_events',
+      tgname: 'verification_events_append_only',
+      def: 'CREATE TRIGGER verification_events_append_only BEFORE UPDATE ON public.verification_events FOR EACH ROW EXECUTE FUNCTION verification_events_append_only()',
+    },
   ]);
-  expect(snapshot.functions).toEqual([{ proname: 'users_drop_stale_verification' }]);
+  expect(snapshot.functions).toEqual([
+    { proname: 'users_drop_stale_verification' },
+    { proname: 'users_record_address_change' },
+    { proname: 'verification_events_append_only' },
+    { proname: 'verification_record_event' },
+  ]);
 }
 
 describe('the migrations under sequelize-cli', () => {
@@ -177,31 +196,30 @@ describe('the migrations under sequelize-cli', () => {
     const beforeCountry = await schemaSnapshot(url);
     expect(columnsOf(beforeCountry, 'verification_codes')).not.toHaveProperty('source_ip');
 
-    await sequelizeCli(url, 'db:migrate', '--to', ADD_DESTINATION_COUNTRY);
-    const beforeKeys = await schemaSnapshot(url);
-    expect(beforeKeys.columns).not.toHaveProperty('idempotency_keys');
-
-    await sequelizeCli(url, 'db:migrate');
+    // Every later step, one migration at a time.
+    const steps: Record<string, unknown> = {};
+    for (const name of ALL_MIGRATIONS.slice(2)) {
+      await sequelizeCli(url, 'db:migrate', '--to', name);
+      steps[name] = await schemaSnapshot(url);
+    }
     const full = await schemaSnapshot(url);
     expectFullSchema(full);
-    expect(await metaRows(url)).toEqual([
-      CREATE_USERS,
-      ADD_VERIFICATION,
-      ADD_DESTINATION_COUNTRY,
-      ADD_IDEMPOTENCY_KEYS,
-    ]);
+    expect(await metaRows(url)).toEqual(ALL_MIGRATIONS);
 
-    // Migration 4's down drops its table; migration 3 (outside a transaction:
-    // CREATE INDEX CONCURRENTLY) runs under sequelize-cli, and its down removes
-    // the columns and indexes.
-    await sequelizeCli(url, 'db:migrate:undo');
-    expect(await schemaSnapshot(url)).toEqual(beforeKeys);
-    await sequelizeCli(url, 'db:migrate:undo');
-    expect(await schemaSnapshot(url)).toEqual(beforeCountry);
+    // Each undo takes back exactly one step (migration 3 runs outside a
+    // transaction: CREATE INDEX CONCURRENTLY; its down removes its columns and
+    // indexes), and each migrate makes it again.
+    for (let i = ALL_MIGRATIONS.length - 1; i >= 2; i -= 1) {
+      await sequelizeCli(url, 'db:migrate:undo');
+      const previous = i === 2 ? beforeCountry : steps[ALL_MIGRATIONS[i - 1] as string];
+      expect(await schemaSnapshot(url)).toEqual(previous);
+    }
     await sequelizeCli(url, 'db:migrate');
     expect(await schemaSnapshot(url)).toEqual(full);
 
-    await sequelizeCli(url, 'db:migrate:undo');
+    for (let i = ALL_MIGRATIONS.length - 1; i >= 3; i -= 1) {
+      await sequelizeCli(url, 'db:migrate:undo');
+    }
     await sequelizeCli(url, 'db:migrate:undo', '--name', ADD_DESTINATION_COUNTRY);
     await sequelizeCli(url, 'db:migrate:undo');
     // Down removes the column, tables, trigger, function and every enum type.
