@@ -40,6 +40,7 @@ describe('serverless package --stage prod (configured for production)', () => {
       DATABASE_CA_FILE: '/var/runtime/ca-cert.pem',
       API_THROTTLE_RATE: '25.5',
       API_THROTTLE_BURST: '50',
+      EVENT_BUS_NAME: 'verification-events',
     });
     resources = pkg.template.Resources;
     functions = resourcesOf(pkg.template, 'AWS::Lambda::Function');
@@ -166,6 +167,11 @@ describe('serverless package --stage prod (configured for production)', () => {
       Action: ['sns:Publish'],
       NotResource: sub('arn:${AWS::Partition}:sns:*:*:*'),
     };
+    const PUT_EVENTS = {
+      Effect: 'Allow',
+      Action: ['events:PutEvents'],
+      Resource: sub(`${ARN('events')}:event-bus/verification-events`),
+    };
     const logs = (...fns: string[]) => ({
       Effect: 'Allow',
       Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
@@ -182,12 +188,14 @@ describe('serverless package --stage prod (configured for production)', () => {
       ).toEqual([
         'ApiFunctionRole',
         'DatabaseFunctionRole',
+        'PublishEventsFunctionRole',
         'SendCodeFunctionRole',
         'VerifyCodeFunctionRole',
       ]);
       for (const name of ['Migrate', 'Health', 'CleanupCodes']) {
         expect(roleOf(name)).toBe('DatabaseFunctionRole');
       }
+      expect(roleOf('PublishEvents')).toBe('PublishEventsFunctionRole');
       expect(roleOf('IssueVerificationCode')).toBe('SendCodeFunctionRole');
       expect(roleOf('VerifyVerificationCode')).toBe('VerifyCodeFunctionRole');
       for (const name of ['StaffApprovalCreate', 'StaffApprovalApprove', 'GetMyVerification']) {
@@ -216,13 +224,25 @@ describe('serverless package --stage prod (configured for production)', () => {
       ]);
     });
 
-    it('lets verifyVerificationCode read the pepper, and send nothing', () => {
+    it('lets verifyVerificationCode read the pepper and publish its events, and send nothing', () => {
       expect(statements('VerifyCodeFunctionRole')).toEqual([
         logs('verifyVerificationCode'),
         secretManagerRead(DATABASE_SECRET, PEPPER_SECRET),
         JWT_PARAMETER,
         KMS,
+        PUT_EVENTS,
       ]);
+    });
+
+    it('lets publishEvents read the database secret and put events on the one bus', () => {
+      expect(statements('PublishEventsFunctionRole')).toEqual([
+        logs('publishEvents'),
+        secretManagerRead(DATABASE_SECRET),
+        KMS,
+        PUT_EVENTS,
+      ]);
+      const schedule = resourcesOf(pkg.template, 'AWS::Events::Rule').map(([, r]) => r);
+      expect(schedule.map((r) => r.Properties.ScheduleExpression)).toContain('rate(1 minute)');
     });
 
     it('gives the other API functions the database and auth secrets, no pepper and no sender', () => {
@@ -236,10 +256,14 @@ describe('serverless package --stage prod (configured for production)', () => {
           'staffApprovalCancel',
           'getMyVerification',
           'getUserVerification',
+          'revokeVerification',
+          'getMyVerificationEvents',
+          'getUserVerificationEvents',
         ),
         secretManagerRead(DATABASE_SECRET),
         JWT_PARAMETER,
         KMS,
+        PUT_EVENTS,
       ]);
       for (const name of ['StaffApprovalApprove', 'GetUserVerification']) {
         const vars = (
