@@ -65,8 +65,12 @@ const SEND = `
     SELECT $8::uuid, $1, $2, $3, $9, $10::int, $11::timestamptz, $4::timestamptz FROM ok
     WHERE allowed AND (SELECT count(*) FROM s) >= 0
     RETURNING 1
+  ), e AS (
+    SELECT verification_record_event($1::int, NULL::int, 'code_sent', $2::text, $13::jsonb,
+                                     $4::timestamptz) FROM i
   )
-  SELECT ok.allowed, u.n AS user_n, u.first AS user_first, d.n AS dest_n, d.first AS dest_first
+  SELECT ok.allowed, u.n AS user_n, u.first AS user_first, d.n AS dest_n, d.first AS dest_first,
+         (SELECT count(*) FROM e) AS recorded
   FROM ok, u, d`;
 
 const READ = `
@@ -80,21 +84,41 @@ const READ = `
    AND c.consumed_at IS NULL AND c.superseded_at IS NULL
   WHERE u.id = $1`;
 
+// Consume, lock the user, move the status, and record code_verified and (when
+// it moved) status_changed with its outbox row, as the service does.
 const CONSUME = `
   WITH c AS (
     UPDATE verification_codes SET consumed_at = $2::timestamptz
     WHERE id = $1 AND consumed_at IS NULL AND superseded_at IS NULL
       AND attempts < max_attempts AND expires_at > $2::timestamptz
     RETURNING user_id, channel, destination
+  ), l AS (
+    SELECT id, verification_status AS before FROM users
+    WHERE id = (SELECT user_id FROM c) FOR NO KEY UPDATE
+  ), up AS (
+    UPDATE users u SET updated_at = $2::timestamptz,
+      verification_status = CASE
+        WHEN l.before IN ($3::enum_users_verification_status, 'verified') THEN 'verified'
+        ELSE $4::enum_users_verification_status END
+    FROM c, l
+    WHERE u.id = c.user_id AND l.id = u.id
+      AND (CASE c.channel WHEN 'email' THEN u.email ELSE u.phone END) = c.destination
+    RETURNING l.before, u.verification_status, c.channel
   )
-  UPDATE users u SET updated_at = $2::timestamptz,
-    verification_status = CASE
-      WHEN u.verification_status IN ($3::enum_users_verification_status, 'verified') THEN 'verified'
-      ELSE $4::enum_users_verification_status END
-  FROM c
-  WHERE u.id = c.user_id
-    AND (CASE c.channel WHEN 'email' THEN u.email ELSE u.phone END) = c.destination
-  RETURNING u.verification_status`;
+  SELECT verification_status,
+         EXISTS (SELECT 1 FROM verification_event_outbox
+                 WHERE user_id = $5 AND published_at IS NULL) AS older_pending,
+         verification_record_event($5::int, NULL::int, 'code_verified', channel::text,
+           jsonb_build_object('codeId', $1::text), $2::timestamptz) AS verified_event,
+         CASE WHEN before <> verification_status THEN verification_record_event($5::int,
+           NULL::int, 'status_changed', channel::text,
+           jsonb_build_object('from', before, 'to', verification_status, 'cause', 'code'),
+           $2::timestamptz) END AS status_event
+  FROM up`;
+
+const MARK_PUBLISHED = `
+  UPDATE verification_event_outbox SET published_at = $2::timestamptz
+  WHERE event_id = ANY($1::bigint[]) AND published_at IS NULL`;
 
 const ATTEMPT = `
   UPDATE verification_codes SET attempts = attempts + 1
@@ -189,6 +213,7 @@ export class Floor {
           s.maxAttempts,
           expiresAt.toISOString(),
           s.maxFailedPerDay,
+          JSON.stringify({ codeId: id, destination: mask(channel, destination), locale: 'en' }),
         ])
       ).rows[0];
       if (!row.allowed) return await this.rollback(fail(429, 'rate_limited'));
@@ -251,9 +276,16 @@ export class Floor {
         now.toISOString(),
         `${other}_verified`,
         `${channel}_verified`,
+        userId,
       ]);
       if (!done.rows[0]) return fail(404, 'no_active_code');
       const status = done.rows[0].verification_status as string;
+      // The status change goes out right after the commit (a log line at the
+      // bench's log level: nothing printed), then is marked published.
+      const event = done.rows[0].status_event as { detail: { eventId: string } } | null;
+      if (event && !done.rows[0].older_pending) {
+        await this.client.query(MARK_PUBLISHED, [[event.detail.eventId], now.toISOString()]);
+      }
       return reply(200, {
         verified: true,
         verification: {

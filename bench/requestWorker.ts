@@ -33,7 +33,10 @@ export interface WorkerInput {
   countSamples: number;
   databases: { small: string; large: string };
   /** Unzipped handler files per copy: small, large, count. */
-  handlers: Record<'small' | 'large' | 'count', { issue: string; verify: string; list: string }>;
+  handlers: Record<
+    'small' | 'large' | 'count',
+    { issue: string; verify: string; list: string; history: string }
+  >;
 }
 
 export interface RoundTrips {
@@ -64,6 +67,8 @@ interface Target {
   issue(userId: number, token: string): Promise<number>;
   verify(userId: number, token: string): Promise<number>;
   list?(token: string): Promise<number>;
+  /** The first page of a user's verification events (handlers only). */
+  history?(token: string, userId: number): Promise<number>;
   /** The send and the verify with an Idempotency-Key (handlers only). */
   issueKeyed?(token: string, key: string): Promise<number>;
   verifyKeyed?(token: string, key: string): Promise<number>;
@@ -91,6 +96,13 @@ const verifyEvent = (token: string, key?: string) =>
     body: { channel: 'email', code: KNOWN_CODE },
     headers: keyHeader(key),
   });
+const historyEvent = (token: string, userId: number) =>
+  httpEvent({
+    method: 'GET',
+    route: '/users/{id}/verification/events',
+    token,
+    pathParameters: { id: String(userId) },
+  });
 const listEvent = (token: string) =>
   httpEvent({
     method: 'GET',
@@ -108,12 +120,13 @@ function expectStatus(what: string, expected: number, got: { statusCode?: number
 /** Loads one copy of the handlers with DATABASE_URL = url (they read it on the first request). */
 async function handlerTarget(
   url: string,
-  files: { issue: string; verify: string; list: string },
+  files: { issue: string; verify: string; list: string; history: string },
 ): Promise<Target> {
   Object.assign(process.env, functionEnv(url));
   const issue = loadHandler(files.issue);
   const verify = loadHandler(files.verify);
   const list = loadHandler(files.list);
+  const history = loadHandler(files.history);
   const target: Target = {
     async issue(_userId, token) {
       const r = await issue(issueEvent(token), lambdaContext('issueVerificationCode'));
@@ -128,6 +141,11 @@ async function handlerTarget(
     async list(token) {
       const r = await list(listEvent(token), lambdaContext('staffApprovalList'));
       expectStatus('handler list', 200, r);
+      return 0;
+    },
+    async history(token, userId) {
+      const r = await history(historyEvent(token, userId), lambdaContext('userEvents'));
+      expectStatus('handler history', 200, r);
       return 0;
     },
     async issueKeyed(token, key) {
@@ -148,6 +166,7 @@ async function handlerTarget(
     ['issue', issue],
     ['verify', verify],
     ['list', list],
+    ['history', history],
   ] as const) {
     expectStatus(`handler ${name} context`, 401, await h(anonymous, lambdaContext(name)));
   }
@@ -241,6 +260,12 @@ async function main(): Promise<void> {
         t = process.hrtime.bigint();
         await v.target.list(staffToken);
         if (measured) record(`list ${v.label}`, elapsedMs(t));
+      }
+      if (v.target.history) {
+        // A seeded user's history (users 11.. hold the seeded events).
+        t = process.hrtime.bigint();
+        await v.target.history(staffToken, 11 + (i % 1000));
+        if (measured) record(`history ${v.label}`, elapsedMs(t));
       }
     }
   }

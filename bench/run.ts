@@ -32,6 +32,7 @@ import {
   putKnownCode,
   KNOWN_CODE,
   seedCodes,
+  seedEvents,
   seedRequests,
   seedUsers,
   withClient,
@@ -50,6 +51,8 @@ const SIZES = quick
       largeCodes: 50_000,
       smallRequests: 100,
       largeRequests: 5_000,
+      smallEvents: 1_000,
+      largeEvents: 50_000,
       liveUsers: 50_000,
       liveCodes: 50_000,
       iterations: 60,
@@ -63,6 +66,8 @@ const SIZES = quick
       largeCodes: 1_000_000,
       smallRequests: 100,
       largeRequests: 100_000,
+      smallEvents: 1_000,
+      largeEvents: 1_000_000,
       liveUsers: 1_000_000,
       liveCodes: 1_000_000,
       iterations: 300,
@@ -94,6 +99,7 @@ async function seededDatabase(
   label: string,
   codes: number,
   requests: number,
+  events: number,
 ): Promise<BenchDatabase> {
   const db = await createDatabase(label);
   await migrate(db.url);
@@ -101,6 +107,7 @@ async function seededDatabase(
     await seedUsers(c, SIZES.users);
     await seedCodes(c, codes, SIZES.users);
     await seedRequests(c, requests, SIZES.users);
+    await seedEvents(c, events, SIZES.users);
     await c.query('VACUUM ANALYZE');
   });
   return db;
@@ -139,6 +146,7 @@ async function requestCost(
       ['issue', 'issueVerificationCode'],
       ['verify', 'verifyVerificationCode'],
       ['list', 'staffApprovalList'],
+      ['history', 'getUserVerificationEvents'],
     ]) {
       const b = await unzipBundle(
         path.join(work, 'package', `${fn}.zip`),
@@ -147,7 +155,7 @@ async function requestCost(
       );
       files[key as string] = b.file;
     }
-    return files as { issue: string; verify: string; list: string };
+    return files as { issue: string; verify: string; list: string; history: string };
   };
   const input: WorkerInput = {
     iterations: SIZES.iterations,
@@ -241,13 +249,16 @@ function reportRequests(r: WorkerResult) {
     ['issue', 'POST /verification/codes'],
     ['verify', 'POST /verification/verify'],
     ['list', 'GET /staff-approval-requests pending page'],
+    ['history', 'GET /users/{id}/verification/events first page'],
   ] as const) {
     const s = get(`${endpoint} handler small`);
     const l = get(`${endpoint} handler large`);
     const sizes =
       endpoint === 'list'
         ? `${SIZES.smallRequests} → ${SIZES.largeRequests} requests`
-        : `${SIZES.smallCodes} → ${SIZES.largeCodes} codes`;
+        : endpoint === 'history'
+          ? `${SIZES.smallEvents} → ${SIZES.largeEvents} events`
+          : `${SIZES.smallCodes} → ${SIZES.largeCodes} codes`;
     rows.push({
       section: '3 growth',
       figure: `${name} handler p50 small / large (${sizes})`,
@@ -267,7 +278,7 @@ function reportRequests(r: WorkerResult) {
       value: ratio(l.p95 / s.p95),
       target: '(info)',
     });
-    if (endpoint !== 'list') {
+    if (endpoint === 'issue' || endpoint === 'verify') {
       const fs = get(`${endpoint} floor small`);
       const fl = get(`${endpoint} floor large`);
       rows.push({
@@ -465,11 +476,11 @@ async function main() {
     // Packaging (a child process) and seeding (the server) overlap.
     const packaging = timed('serverless package', () => packageService(work));
     const small = await timed('small database', () =>
-      seededDatabase('small', SIZES.smallCodes, SIZES.smallRequests),
+      seededDatabase('small', SIZES.smallCodes, SIZES.smallRequests, SIZES.smallEvents),
     );
     dbs.push(small);
     const large = await timed('large database', () =>
-      seededDatabase('large', SIZES.largeCodes, SIZES.largeRequests),
+      seededDatabase('large', SIZES.largeCodes, SIZES.largeRequests, SIZES.largeEvents),
     );
     dbs.push(large);
     const packageDir = await packaging;

@@ -136,6 +136,23 @@ export async function seedRequests(c: pg.Client, count: number, users: number): 
   );
 }
 
+/**
+ * `count` verification events spread round-robin over users 11..users (a few
+ * types, masked destinations), over the last 30 days: the audit trail of a
+ * service that has run a while. Written directly, as the history reads them.
+ */
+export async function seedEvents(c: pg.Client, count: number, users: number): Promise<void> {
+  await c.query(
+    `INSERT INTO verification_events (user_id, actor_id, type, channel, details, created_at)
+     SELECT ((g - 1) % ($2::int - 10)) + 11, NULL,
+            (ARRAY['code_sent', 'code_rejected', 'code_verified'])[g % 3 + 1], 'email',
+            jsonb_build_object('codeId', md5(g::text)), 
+            now() - interval '30 days' + g * interval '2 milliseconds'
+     FROM generate_series(1, $1::int) g`,
+    [count, users],
+  );
+}
+
 /** The code every benchmark verify submits. */
 export const KNOWN_CODE = '123456';
 
@@ -145,11 +162,15 @@ const PUT_CODE = `
     UPDATE verification_codes SET superseded_at = now()
     WHERE user_id = $1 AND channel = 'email' AND consumed_at IS NULL AND superseded_at IS NULL
     RETURNING 1
+  ), r AS (
+    -- Unverified again, so that every measured verify moves the status (and so
+    -- records, publishes and marks a status change).
+    UPDATE users SET verification_status = 'unverified' WHERE id = $1 RETURNING 1
   )
   INSERT INTO verification_codes
     (id, user_id, channel, destination, code_hash, max_attempts, expires_at, created_at)
   SELECT $2, $1, 'email', $3, $4, 5, now() + interval '10 minutes', now()
-  FROM (SELECT count(*) FROM s) x`;
+  FROM (SELECT count(*) FROM s) x, (SELECT count(*) FROM r) y`;
 
 /** Gives a user an active email code KNOWN_CODE, hashed with `pepper` as the service does. */
 export async function putKnownCode(c: pg.Client, pepper: string, userId: number): Promise<void> {

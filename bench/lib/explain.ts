@@ -9,6 +9,7 @@ import {
   LOCK_USER_SQL,
   READ_ACTIVE_SQL,
 } from '../../lib/verification/service';
+import { PAGE_SQL as HISTORY_PAGE_SQL } from '../../lib/verification/history';
 import { emailOf } from './databases';
 
 export interface Plan {
@@ -148,6 +149,13 @@ export async function explainHotQueries(
         },
       ),
       await explain(c, 'list: first page of the pending queue', list.sql, list.bind),
+      await explain(c, 'history: first page of a user’s events', HISTORY_PAGE_SQL, [
+        11,
+        null,
+        null,
+        null,
+        21,
+      ]),
     ];
   } finally {
     await c.end();

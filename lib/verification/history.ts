@@ -89,7 +89,7 @@ function decodeCursor(cursor: string, filters: string): { at: string; id: string
   return { at: t, id: i };
 }
 
-const PAGE_SQL = `
+export const PAGE_SQL = `
   SELECT id::text AS event_id, type, channel, actor_id, details, created_at,
          to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at
   FROM verification_events
