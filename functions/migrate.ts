@@ -15,7 +15,28 @@ import {
   PlanResult,
   runMigrations,
 } from '../lib/migrator/runner';
+import { findSquawk, squawkLinter } from '../lib/migrator/squawk';
+import type { MigrationLinter } from '../lib/migrator/types';
 import { databaseSettings, migrationSettings, runtimeEnv } from '../lib/settings';
+
+/** What `plan` says about its flags on a deployed function. */
+export const SQUAWK_NOT_SHIPPED =
+  'the migrate function does not ship squawk (a 25 MB binary per CPU architecture): `npm run lint` checks every migration with it before deployment, and `npm run migrate -- plan` against this database reports its flags';
+
+let linter: MigrationLinter | undefined;
+
+/**
+ * squawk where this code runs from a checkout with its dev dependencies
+ * (tests, a developer's machine); in the deployed bundle there is none, and
+ * plan's answer says so.
+ */
+function migrationLinter(): MigrationLinter {
+  if (!linter) {
+    const found = findSquawk(process.cwd());
+    linter = squawkLinter('missing' in found ? { missing: SQUAWK_NOT_SHIPPED } : found);
+  }
+  return linter;
+}
 
 /**
  * A Sequelize instance per invocation, closed afterwards: the function runs a few
@@ -34,7 +55,10 @@ async function migrate(
   const settings = migrationSettings(env);
   const sequelize = createMigrationSequelize(databaseSettings(env), settings);
   try {
-    return await runMigrations({ sequelize, migrations, settings, logger }, request);
+    return await runMigrations(
+      { sequelize, migrations, settings, logger, linter: migrationLinter() },
+      request,
+    );
   } finally {
     await sequelize.close();
   }

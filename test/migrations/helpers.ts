@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { Client } from 'pg';
 import type { Sequelize } from 'sequelize';
 import { createMigrationSequelize, MIGRATION_LOCK_KEY } from '../../lib/migrator/runner';
+import { findSquawk, squawkLinter } from '../../lib/migrator/squawk';
 import type { MigrationSettings } from '../../lib/settings';
 import { createTestDatabase, TestDatabase } from '../helpers/testDatabase';
 
@@ -12,6 +13,9 @@ export const CREATE_USERS = '20261126000001-create-users.cjs';
 export const ADD_VERIFICATION = '20261126000002-add-verification-and-staff-approval-tables.cjs';
 export const ADD_DESTINATION_COUNTRY = '20261130000003-add-destination-country.cjs';
 export const ADD_IDEMPOTENCY_KEYS = '20261130000004-add-idempotency-keys.cjs';
+
+/** squawk as the project installs it (npm squawk-cli), with the project's .squawk.toml. */
+export const squawk = squawkLinter(findSquawk(ROOT));
 
 export const defaultSettings: MigrationSettings = {
   lockTimeoutMs: 5000,
