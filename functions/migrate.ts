@@ -1,4 +1,5 @@
 import { logger } from '../lib/logger';
+import { containerMetrics, metricsNamespace, withMetrics } from '../lib/metrics';
 import {
   customResourceResponse,
   CustomResourceEvent,
@@ -18,6 +19,9 @@ import {
 import { findSquawk, squawkLinter } from '../lib/migrator/squawk';
 import type { MigrationLinter } from '../lib/migrator/types';
 import { databaseSettings, migrationSettings, runtimeEnv } from '../lib/settings';
+
+// Stop at start on a bad METRICS_NAMESPACE (a failed run is counted as MigrationFailed).
+metricsNamespace(process.env);
 
 /** What `plan` says about its flags on a deployed function. */
 export const SQUAWK_NOT_SHIPPED =
@@ -79,6 +83,8 @@ async function answerCustomResource(event: CustomResourceEvent): Promise<void> {
     response = customResourceResponse(event, { ok: true, data });
   } catch (err) {
     logger.error('Migrations for CloudFormation failed', err as Error);
+    // Answered rather than thrown, so Lambda's Errors does not count it: this does.
+    containerMetrics().migrationFailed();
     response = customResourceResponse(event, { ok: false, reason: (err as Error).message });
   }
   try {
@@ -94,9 +100,16 @@ async function answerCustomResource(event: CustomResourceEvent): Promise<void> {
  * events are answered on their ResponseURL and never throw: a throw would make
  * Lambda retry and answer twice.
  */
-export const handler = async (event: unknown): Promise<MigrationResult | PlanResult | void> => {
-  if (isCustomResourceEvent(event)) return answerCustomResource(event);
-  const result = await migrate(parseMigrationRequest(event));
-  logger.info('Migrations', { ...result });
-  return result;
-};
+export const handler = withMetrics(
+  async (event: unknown): Promise<MigrationResult | PlanResult | void> => {
+    if (isCustomResourceEvent(event)) return answerCustomResource(event);
+    try {
+      const result = await migrate(parseMigrationRequest(event));
+      logger.info('Migrations', { ...result });
+      return result;
+    } catch (err) {
+      containerMetrics().migrationFailed();
+      throw err;
+    }
+  },
+);

@@ -11,6 +11,7 @@ import {
 } from './auth';
 import { Database, getDatabase } from './db';
 import type { HttpEvent } from './http';
+import { containerMetrics, metricsNamespace, type ServiceMetrics } from './metrics';
 import { staffApprovalSettings, type StaffApprovalSettings } from './staffApprovals/settings';
 import type { Env } from './env';
 import {
@@ -29,6 +30,8 @@ export interface ApiSettings {
   auth: AuthSettings;
   staffApprovals: StaffApprovalSettings;
   idempotency: IdempotencySettings;
+  /** METRICS_NAMESPACE: the CloudWatch namespace of the service's metrics. */
+  metricsNamespace: string;
 }
 
 export function apiSettings(env: Env): ApiSettings {
@@ -38,6 +41,7 @@ export function apiSettings(env: Env): ApiSettings {
     auth: authSettings(env),
     staffApprovals: staffApprovalSettings(env),
     idempotency: idempotencySettings(env),
+    metricsNamespace: metricsNamespace(env),
   };
 }
 
@@ -46,6 +50,8 @@ export interface ApiContext {
   env: Env;
   db: Database;
   now: () => Date;
+  /** The container's metrics, written at the end of each invocation (lib/http.ts). */
+  metrics: ServiceMetrics;
   /** The signed-in user of a request, or a 401. */
   authenticate(event: HttpEvent): Promise<User>;
   /** The user id of a valid token (or a 401) without a database read. */
@@ -68,6 +74,7 @@ async function buildApiContext(): Promise<ApiContext> {
     env,
     db,
     now: () => new Date(),
+    metrics: containerMetrics(env),
     authenticate: (event) =>
       authenticate(event, {
         verify,

@@ -8,6 +8,7 @@ export function depsOf(ctx: ApiContext): StaffApprovalDeps {
     sequelize: ctx.db.sequelize,
     now: ctx.now,
     maxPendingPerUser: ctx.settings.staffApprovals.maxPendingPerUser,
+    metrics: ctx.metrics,
   };
 }
 

@@ -69,7 +69,7 @@ export async function decideRequest(
   requireStaff(caller);
   if (decision === 'rejected' && !note?.trim()) throw badRequest('note is required to reject');
   const now = deps.now();
-  return idempotentTransaction(deps.sequelize, idem, now, async (transaction) => {
+  const decided = await idempotentTransaction(deps.sequelize, idem, now, async (transaction) => {
     // The last line is canReviewRequest for a staff caller.
     const [row] = await selectRows(
       deps,
@@ -88,6 +88,8 @@ export async function decideRequest(
     }
     return toJson(row, caller);
   });
+  deps.metrics?.approvalDecided(decision);
+  return decided;
 }
 
 /**
@@ -138,7 +140,7 @@ export async function cancelRequest(
   idem?: IdempotentRequest,
 ): Promise<ApprovalRequestJson> {
   const now = deps.now();
-  return idempotentTransaction(deps.sequelize, idem, now, async (transaction) => {
+  const cancelled = await idempotentTransaction(deps.sequelize, idem, now, async (transaction) => {
     // requested_by = caller is canCancelRequest.
     const [row] = await selectRows(
       deps,
@@ -152,4 +154,6 @@ export async function cancelRequest(
     if (!row) return whyNotUpdated(deps, caller, id, 'cancel', transaction);
     return toJson(row, caller);
   });
+  deps.metrics?.approvalDecided('cancelled');
+  return cancelled;
 }

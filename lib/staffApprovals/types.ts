@@ -1,5 +1,6 @@
 import type { Sequelize } from 'sequelize';
 import type { RequestStatus } from '../../models';
+import type { ApprovalMetrics } from '../metrics';
 
 /** What the staff approval service needs; tests pass their own clock. */
 export interface StaffApprovalDeps {
@@ -7,6 +8,8 @@ export interface StaffApprovalDeps {
   now: () => Date;
   /** STAFF_APPROVAL_MAX_PENDING_PER_USER: more pending requests about one user are 409. */
   maxPendingPerUser: number;
+  /** Decisions, as CloudWatch metrics. */
+  metrics?: ApprovalMetrics;
 }
 
 export interface ApprovalRequestJson {

@@ -30,7 +30,10 @@ export const sendCodeContext: () => Promise<SendCodeContext> = onceAsync(buildSe
 async function buildContext(): Promise<VerificationContext> {
   const api = await apiContext();
   const settings = verificationSettings(api.env);
-  return { ...api, deps: { sequelize: api.db.sequelize, now: api.now, settings, logger } };
+  return {
+    ...api,
+    deps: { sequelize: api.db.sequelize, now: api.now, settings, logger, metrics: api.metrics },
+  };
 }
 
 async function buildSendContext(): Promise<SendCodeContext> {

@@ -30,6 +30,7 @@ import type { CodeSender } from '../delivery/types';
 import { AppError, badRequest, errorAnswerOf, notFound, unauthorized } from '../errors';
 import { type Caller, canReadVerification } from '../policies';
 import { maskDestination } from '../logger';
+import type { VerificationMetrics } from '../metrics';
 import {
   codeMatches,
   generateCode,
@@ -43,6 +44,7 @@ import {
 import { sendTarget, storedFormOf } from './destination';
 import type { VerificationSettings } from './settings';
 import { countryBudget } from './abuseSettings';
+import { recordSendRefusal } from './refusals';
 
 export interface ServiceLogger {
   info(message: string, extra: Record<string, unknown>): void;
@@ -59,6 +61,8 @@ export interface VerificationDeps {
   sender: CodeSender;
   settings: VerificationSettings;
   logger?: ServiceLogger;
+  /** Sends, refusals, deliveries and checks, as CloudWatch metrics. */
+  metrics?: VerificationMetrics;
 }
 
 /** What checking a code needs: no sender. */
@@ -499,6 +503,9 @@ export async function issueCode(
         retryAfter: null,
       });
     return { address, destination, now, expiresAt, answer };
+  }).catch((err: unknown) => {
+    recordSendRefusal(deps.metrics, err);
+    throw err;
   });
   if (idem) idem.recorded = true;
   const { now, expiresAt } = issued;
@@ -538,6 +545,7 @@ export async function issueCode(
           ])
         : sql.rows(RETIRE_SQL, [id, now.toISOString()]),
     );
+    deps.metrics?.codeDeliveryFailed(channel);
     deps.logger?.warn('verification code delivery failed', {
       codeId: id,
       channel,
@@ -552,6 +560,7 @@ export async function issueCode(
       sql.rows(DELIVERED_SQL, [userId, idem.route, idem.key, idem.claimId]),
     );
   }
+  deps.metrics?.codeSent(channel);
   deps.logger?.info('verification code sent', {
     codeId: id,
     userId,
@@ -808,6 +817,7 @@ export async function verifyCode(
         );
         if (done) {
           if (idem) idem.recorded = true;
+          deps.metrics?.codeVerified(channel);
           deps.logger?.info('verification code accepted', { codeId: row.id, userId, channel });
           return { verified: true, verification: verificationInfoOf(userId, done.status) };
         }
@@ -826,6 +836,7 @@ export async function verifyCode(
         if (counted) {
           if (idem) idem.recorded = true;
           const remaining = counted.max_attempts - counted.attempts;
+          deps.metrics?.codeRejected(channel);
           deps.logger?.info('verification code rejected', {
             codeId: row.id,
             userId,

@@ -62,6 +62,8 @@ async function invokePackaged(url: string, events: unknown[]) {
       DATABASE_URL: url,
       POWERTOOLS_LOG_LEVEL: 'SILENT',
       LOG_LEVEL: 'SILENT',
+      // stdout carries the results alone: no EMF line (Powertools' switch).
+      POWERTOOLS_METRICS_DISABLED: 'true',
     },
   });
   return JSON.parse(stdout) as {
