@@ -2,6 +2,7 @@ import { getDatabase } from '../lib/db';
 import { cachedHealthCheck, checkHealth, type Health } from '../lib/health';
 import { DATABASE_RETRY_AFTER_SECONDS, handleHttp, json } from '../lib/http';
 import { errorForLog, logger } from '../lib/logger';
+import { metricsNamespace } from '../lib/metrics';
 import { migrations } from '../lib/migrator/migrations';
 import {
   databaseSettings,
@@ -13,6 +14,7 @@ import {
 // Stop at start when DATABASE_URL (or DATABASE_URL_SECRET_ID) is missing, or
 // HEALTH_CACHE_SECONDS is not a number of seconds.
 databaseSettings(envForStartCheck());
+metricsNamespace(process.env);
 
 const requiredMigrations = migrations.map((m) => m.name);
 const retryAfter = { 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) };

@@ -1,4 +1,5 @@
 import { logger } from '../lib/logger';
+import { containerMetrics, metricsNamespace, withMetrics } from '../lib/metrics';
 import {
   customResourceResponse,
   CustomResourceEvent,
@@ -15,7 +16,31 @@ import {
   PlanResult,
   runMigrations,
 } from '../lib/migrator/runner';
+import { findSquawk, squawkLinter } from '../lib/migrator/squawk';
+import type { MigrationLinter } from '../lib/migrator/types';
 import { databaseSettings, migrationSettings, runtimeEnv } from '../lib/settings';
+
+// Stop at start on a bad METRICS_NAMESPACE (a failed run is counted as MigrationFailed).
+metricsNamespace(process.env);
+
+/** What `plan` says about its flags on a deployed function. */
+export const SQUAWK_NOT_SHIPPED =
+  'the migrate function does not ship squawk (a 25 MB binary per CPU architecture): `npm run lint` checks every migration with it before deployment, and `npm run migrate -- plan` against this database reports its flags';
+
+let linter: MigrationLinter | undefined;
+
+/**
+ * squawk where this code runs from a checkout with its dev dependencies
+ * (tests, a developer's machine); in the deployed bundle there is none, and
+ * plan's answer says so.
+ */
+function migrationLinter(): MigrationLinter {
+  if (!linter) {
+    const found = findSquawk(process.cwd());
+    linter = squawkLinter('missing' in found ? { missing: SQUAWK_NOT_SHIPPED } : found);
+  }
+  return linter;
+}
 
 /**
  * A Sequelize instance per invocation, closed afterwards: the function runs a few
@@ -34,7 +59,10 @@ async function migrate(
   const settings = migrationSettings(env);
   const sequelize = createMigrationSequelize(databaseSettings(env), settings);
   try {
-    return await runMigrations({ sequelize, migrations, settings, logger }, request);
+    return await runMigrations(
+      { sequelize, migrations, settings, logger, linter: migrationLinter() },
+      request,
+    );
   } finally {
     await sequelize.close();
   }
@@ -55,6 +83,8 @@ async function answerCustomResource(event: CustomResourceEvent): Promise<void> {
     response = customResourceResponse(event, { ok: true, data });
   } catch (err) {
     logger.error('Migrations for CloudFormation failed', err as Error);
+    // Answered rather than thrown, so Lambda's Errors does not count it: this does.
+    containerMetrics().migrationFailed();
     response = customResourceResponse(event, { ok: false, reason: (err as Error).message });
   }
   try {
@@ -70,9 +100,16 @@ async function answerCustomResource(event: CustomResourceEvent): Promise<void> {
  * events are answered on their ResponseURL and never throw: a throw would make
  * Lambda retry and answer twice.
  */
-export const handler = async (event: unknown): Promise<MigrationResult | PlanResult | void> => {
-  if (isCustomResourceEvent(event)) return answerCustomResource(event);
-  const result = await migrate(parseMigrationRequest(event));
-  logger.info('Migrations', { ...result });
-  return result;
-};
+export const handler = withMetrics(
+  async (event: unknown): Promise<MigrationResult | PlanResult | void> => {
+    if (isCustomResourceEvent(event)) return answerCustomResource(event);
+    try {
+      const result = await migrate(parseMigrationRequest(event));
+      logger.info('Migrations', { ...result });
+      return result;
+    } catch (err) {
+      containerMetrics().migrationFailed();
+      throw err;
+    }
+  },
+);

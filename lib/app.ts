@@ -16,6 +16,7 @@ import {
 } from './auth';
 import { Database, getDatabase } from './db';
 import type { HttpEvent } from './http';
+import { containerMetrics, metricsNamespace, type ServiceMetrics } from './metrics';
 import { staffApprovalSettings, type StaffApprovalSettings } from './staffApprovals/settings';
 import type { Env } from './env';
 import {
@@ -35,6 +36,8 @@ export interface ApiSettings {
   staffApprovals: StaffApprovalSettings;
   idempotency: IdempotencySettings;
   events: EventSettings;
+  /** METRICS_NAMESPACE: the CloudWatch namespace of the service's metrics. */
+  metricsNamespace: string;
 }
 
 export function apiSettings(env: Env): ApiSettings {
@@ -45,6 +48,7 @@ export function apiSettings(env: Env): ApiSettings {
     staffApprovals: staffApprovalSettings(env),
     idempotency: idempotencySettings(env),
     events: eventSettings(env),
+    metricsNamespace: metricsNamespace(env),
   };
 }
 
@@ -53,6 +57,8 @@ export interface ApiContext {
   env: Env;
   db: Database;
   now: () => Date;
+  /** The container's metrics, written at the end of each invocation (lib/http.ts). */
+  metrics: ServiceMetrics;
   /** The signed-in user of a request, or a 401. */
   authenticate(event: HttpEvent): Promise<User>;
   /** The user id of a valid token (or a 401) without a database read. */
@@ -72,12 +78,21 @@ async function buildApiContext(): Promise<ApiContext> {
   const settings = apiSettings(env);
   const db = getDatabase(settings.database);
   const verify: TokenVerifier = createTokenVerifier(settings.auth);
+  const metrics = containerMetrics(env);
+  const now = () => new Date();
   return {
     settings,
     env,
     db,
-    now: () => new Date(),
-    events: outboxPublisher(db.sequelize, createEventSink(settings.events, logger), logger),
+    now,
+    events: outboxPublisher(
+      db.sequelize,
+      createEventSink(settings.events, logger),
+      logger,
+      now,
+      metrics,
+    ),
+    metrics,
     authenticate: (event) =>
       authenticate(event, {
         verify,

@@ -9,6 +9,7 @@ import { endInvocation } from './db';
 import { AppError, badRequest, HttpError, serviceUnavailable, toHttpError } from './errors';
 import { jsonDeeperThan } from './jsonDepth';
 import { errorForLog, logger } from './logger';
+import { containerMetrics } from './metrics';
 import type { StoredAnswer } from './idempotency/request';
 import { type InputSource, messageFor } from './validationMessages';
 
@@ -170,8 +171,9 @@ export function errorResponse(err: unknown, requestId: string): HttpResponse {
 
 /**
  * Wraps a Lambda HTTP handler: request-scoped log context, every outcome mapped
- * to the response shapes of the API, and the end of the invocation marked for
- * the pool. API routes get it through `httpHandler` (lib/route.ts).
+ * to the response shapes of the API, the invocation's metrics written once,
+ * and the end of the invocation marked for the pool. API routes get it
+ * through `httpHandler` (lib/route.ts).
  */
 export function handleHttp(fn: HttpHandler): HttpHandler {
   return async (event, context) => {
@@ -182,8 +184,18 @@ export function handleHttp(fn: HttpHandler): HttpHandler {
     } catch (err) {
       return errorResponse(err, requestId);
     } finally {
+      flushMetrics(context);
       await endInvocation();
       logger.removeKeys(['requestId', 'route']);
     }
   };
+}
+
+/** Writes the invocation's metrics (lib/metrics.ts); a failure to do so is logged, never answered. */
+function flushMetrics(context: Context | undefined): void {
+  try {
+    containerMetrics().flush(context);
+  } catch (err) {
+    logger.warn('metrics not written', { error: errorForLog(err) });
+  }
 }

@@ -1,5 +1,6 @@
 // npm run migrate -- <up|down|status|stamp|plan> [to] [--json]   (stamp also takes `base`)
 // The migration runner of the migrate function, run locally against DATABASE_URL.
+import path from 'node:path';
 import { migrations } from '../lib/migrator/migrations';
 import { formatPlan } from '../lib/migrator/planReport';
 import {
@@ -11,6 +12,7 @@ import {
   readHistory,
   runMigrations,
 } from '../lib/migrator/runner';
+import { findSquawk, squawkLinter } from '../lib/migrator/squawk';
 import { databaseSettings, migrationSettings } from '../lib/settings';
 
 const USAGE =
@@ -108,8 +110,10 @@ async function main(argv: string[]): Promise<number> {
   try {
     const settings = migrationSettings(env);
     sequelize = createMigrationSequelize(databaseSettings(env), settings);
+    // plan's flags come from squawk, installed with the project's dev dependencies.
+    const linter = squawkLinter(findSquawk(path.resolve(__dirname, '..')));
     const result = await runMigrations(
-      { sequelize, migrations, settings, logger: stderrLogger },
+      { sequelize, migrations, settings, logger: stderrLogger, linter },
       request,
     );
     console.log(

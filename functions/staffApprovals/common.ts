@@ -9,6 +9,7 @@ export function depsOf(ctx: ApiContext): StaffApprovalDeps {
     now: ctx.now,
     maxPendingPerUser: ctx.settings.staffApprovals.maxPendingPerUser,
     events: ctx.events,
+    metrics: ctx.metrics,
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Sequelize } from 'sequelize';
 import { inTransaction, withSession } from '../db';
+import type { OutboxMetrics } from '../metrics';
 import { type EventSink, PUT_EVENTS_MAX_ENTRIES, type SinkLogger } from './sink';
 import type { EventDetail, EventPublisher, EventType, OutboxMessage } from './types';
 
@@ -20,6 +21,11 @@ import type { EventDetail, EventPublisher, EventType, OutboxMessage } from './ty
  * once, and consumers drop duplicates by `eventId`.
  */
 
+/** Whether the user has an unpublished event older than $2. */
+const OLDER_PENDING_SQL = `
+  SELECT EXISTS (SELECT 1 FROM verification_event_outbox
+                 WHERE user_id = $1 AND published_at IS NULL AND event_id < $2::bigint) AS waiting`;
+
 const MARK_PUBLISHED_SQL = `
   UPDATE verification_event_outbox SET published_at = $2::timestamptz
   WHERE event_id = ANY($1::bigint[]) AND published_at IS NULL`;
@@ -30,11 +36,22 @@ export function outboxPublisher(
   sink: EventSink,
   logger: SinkLogger,
   now: () => Date = () => new Date(),
+  metrics?: Pick<OutboxMetrics, 'eventsPublished'>,
 ): EventPublisher {
   return {
-    async publishNow(messages) {
-      if (messages.length === 0) return;
+    async publishNow(messages, options = {}) {
+      const first = messages[0];
+      if (!first) return;
       try {
+        if (!options.ordered) {
+          const [older] = await withSession(sequelize, (sql) =>
+            sql.rows<{ waiting: boolean }>(OLDER_PENDING_SQL, [
+              first.detail.userId,
+              first.detail.eventId,
+            ]),
+          );
+          if (older?.waiting) return;
+        }
         // One at a time, in order: a refused event holds back the ones after it.
         const ids: string[] = [];
         for (const message of messages) {
@@ -43,6 +60,7 @@ export function outboxPublisher(
           ids.push(message.detail.eventId);
         }
         if (ids.length === 0) return;
+        metrics?.eventsPublished(ids.length);
         await withSession(sequelize, (sql) =>
           sql.rows(MARK_PUBLISHED_SQL, [ids, now().toISOString()]),
         );

@@ -44,5 +44,11 @@ export interface OutboxMessage {
  * never throws; what it could not publish stays for the scheduled publisher).
  */
 export interface EventPublisher {
-  publishNow(messages: readonly OutboxMessage[]): Promise<void>;
+  /**
+   * `ordered`: the caller already knows the user has no older unpublished
+   * event (it read that in the statement that wrote these). Otherwise the
+   * publisher checks, and leaves the messages to the scheduled run if there is
+   * one, so a user's events never overtake each other.
+   */
+  publishNow(messages: readonly OutboxMessage[], options?: { ordered?: boolean }): Promise<void>;
 }

@@ -1,9 +1,6 @@
 import type { QueryInterface } from 'sequelize';
-import createUsers from '../../migrations/20261126000001-create-users.cjs';
-import addVerification from '../../migrations/20261126000002-add-verification-and-staff-approval-tables.cjs';
-import addDestinationCountry from '../../migrations/20261130000003-add-destination-country.cjs';
-import addIdempotencyKeys from '../../migrations/20261130000004-add-idempotency-keys.cjs';
-import addVerificationEvents from '../../migrations/20261130000005-add-verification-events.cjs';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { loadMigrations } = require('./migrationFiles.cjs') as typeof import('./migrationFiles.cjs');
 
 /** The `sequelize` module, which sequelize-cli passes as a migration's second argument. */
 export type SequelizeModule = typeof import('sequelize');
@@ -26,18 +23,20 @@ export interface MigrationDefinition {
   module: MigrationModule;
 }
 
+/** Checks what a migration file exports, naming the file when it is not a migration. */
+export function asMigration(name: string, module: unknown): MigrationDefinition {
+  const exported = module as Partial<MigrationModule> | null;
+  if (typeof exported?.up !== 'function') {
+    throw new Error(`migrations/${name} exports no up(queryInterface, Sequelize) function`);
+  }
+  return { name, module: exported as MigrationModule };
+}
+
 /**
- * Every migration in migrations/, in order. Listed statically so that esbuild
- * bundles them into the migrate function (a bundle cannot glob the file
- * system); test/migrations/registry.test.ts fails when a file is missing here.
+ * Every migration in migrations/, in the order sequelize-cli runs them: the
+ * files themselves, so adding a migration is adding a file
+ * (lib/migrator/migrationFiles.cjs; bundles get the list at build time).
  */
-export const migrations: readonly MigrationDefinition[] = [
-  { name: '20261126000001-create-users.cjs', module: createUsers },
-  {
-    name: '20261126000002-add-verification-and-staff-approval-tables.cjs',
-    module: addVerification,
-  },
-  { name: '20261130000003-add-destination-country.cjs', module: addDestinationCountry },
-  { name: '20261130000004-add-idempotency-keys.cjs', module: addIdempotencyKeys },
-  { name: '20261130000005-add-verification-events.cjs', module: addVerificationEvents },
-];
+export const migrations: readonly MigrationDefinition[] = loadMigrations().map(({ name, module }) =>
+  asMigration(name, module),
+);

@@ -1,11 +1,13 @@
 import { performance } from 'node:perf_hooks';
 import { QueryTypes, Sequelize, Transaction } from 'sequelize';
+import { withQueryHook } from './capture';
 import { MigrationPlanError, MigrationRequestError } from './errors';
 import { readExecuted } from './history';
 import type { MigrationDefinition, SequelizeModule } from './migrations';
-import { checkMigration, PlanFlag, relationsNamed, transactionControl } from './rules';
-import { formatName, type QualifiedName } from './sqlTokens';
-import type { MigratorDeps } from './types';
+import { transactionControl } from './transactionControl';
+import type { LintStatus, MigratorDeps, PlanFlag } from './types';
+
+export type { LintStatus, PlanFlag } from './types';
 
 export interface PlanRequest {
   command: 'plan';
@@ -49,8 +51,19 @@ export interface PlannedMigration {
 export interface PlanResult {
   command: 'plan';
   migrations: PlannedMigration[];
+  /**
+   * Who found the flags: squawk (its version and config file), or nobody, and
+   * why (the migrate function has no squawk): then `flags` holds only what the
+   * plan itself saw (`table-rewrite`), and no flag does not mean safe.
+   */
+  lint: LintStatus;
   durationMs: number;
 }
+
+/** Plan's own flag: seen while planning, not read from the SQL. */
+export const TABLE_REWRITE = 'table-rewrite';
+/** squawk's rules whose finding already says that the statement rewrites the table. */
+const EXPLAINS_REWRITE = new Set(['adding-field-with-default', 'changing-column-type']);
 
 export const SKIPPED_NO_TRANSACTION = 'runs outside a transaction';
 /** Row counts stop here; a larger table reports PostgreSQL's estimate. */
@@ -84,7 +97,9 @@ const TABLE_KINDS = new Set(['r', 'p', 'm']);
  * `plan`: runs the pending migrations (up to `to`) in one transaction that is
  * always rolled back, under the advisory lock and the migration timeouts, and
  * reports each statement, the locks it took on relations that existed before,
- * the row counts of the tables involved, and the rules' flags.
+ * the row counts of the tables involved, and the flags: squawk's findings in
+ * each migration's SQL (read after the rollback) and the table rewrites the
+ * plan saw.
  */
 export async function planMigrations(
   deps: MigratorDeps,
@@ -93,6 +108,10 @@ export async function planMigrations(
 ): Promise<PlanResult> {
   const started = performance.now();
   const { sequelize } = deps;
+  const lint: LintStatus = deps.linter?.status ?? {
+    tool: null,
+    reason: 'this run was given no SQL linter',
+  };
   const planned = await withLock(async () => {
     const executed = new Set(await readExecuted(sequelize));
     const pending = deps.migrations.filter((m) => !executed.has(m.name));
@@ -104,11 +123,40 @@ export async function planMigrations(
         ? pending
         : pending.slice(0, pending.findIndex((m) => m.name === request.to) + 1);
     if (selected.length === 0) return [];
-    const { migrations, relations, tablesOf } = await runInRolledBackTransaction(deps, selected);
-    await countRows(sequelize, migrations, relations, tablesOf);
-    return migrations;
+    const { migrations, relations, seen } = await runInRolledBackTransaction(deps, selected);
+    await countRows(sequelize, migrations, relations, seen);
+    return migrations.map((m) => ({ entry: m, seen: seen.get(m) }));
   });
-  return { command: 'plan', migrations: planned, durationMs: elapsed(started) };
+  for (const { entry, seen } of planned) {
+    if (!seen) continue;
+    const found =
+      deps.linter && lint.tool !== null
+        ? await deps.linter.lint(seen.sql, { inTransaction: true, settings: deps.settings })
+        : [];
+    entry.flags = withRewrites(found, seen.rewrites);
+  }
+  return {
+    command: 'plan',
+    migrations: planned.map((p) => p.entry),
+    lint,
+    durationMs: elapsed(started),
+  };
+}
+
+/** squawk's flags, then each rewrite the plan saw that no squawk flag on its statement explains. */
+function withRewrites(found: PlanFlag[], rewrites: PlanFlag[]): PlanFlag[] {
+  const explained = (statement: number | undefined) =>
+    found.some((f) => f.statement === statement && EXPLAINS_REWRITE.has(f.rule));
+  return [...found, ...rewrites.filter((r) => !explained(r.statement))];
+}
+
+/** What planning one migration saw beyond its entry: its raw SQL, rewrites, tables. */
+interface Seen {
+  /** The statements as sent (for squawk, which reads comments and line breaks too). */
+  sql: string[];
+  rewrites: PlanFlag[];
+  /** The oids of the tables it locked, counted after the rollback. */
+  tableOids: string[];
 }
 
 async function runInRolledBackTransaction(
@@ -117,7 +165,7 @@ async function runInRolledBackTransaction(
 ): Promise<{
   migrations: PlannedMigration[];
   relations: Map<string, Relation>;
-  tablesOf: Map<PlannedMigration, string[]>;
+  seen: Map<PlannedMigration, Seen>;
 }> {
   const { sequelize, settings } = deps;
   const query = sequelize.query.bind(sequelize);
@@ -125,14 +173,13 @@ async function runInRolledBackTransaction(
   const transaction = await sequelize.transaction();
   const results: PlannedMigration[] = [];
   let relations: Map<string, Relation> | undefined;
-  const tablesOf = new Map<PlannedMigration, string[]>();
+  const seen = new Map<PlannedMigration, Seen>();
   try {
     await query(
       `SET LOCAL lock_timeout = ${settings.lockTimeoutMs}; SET LOCAL statement_timeout = ${settings.statementTimeoutMs}`,
       { transaction },
     );
     relations = await snapshotRelations(sequelize, transaction);
-    const searchPath = await currentSchemas(sequelize, transaction);
     const held = new Set<string>(); // oid + mode already reported
     const filenodes = new Map([...relations.values()].map((r) => [r.oid, r.filenode]));
 
@@ -148,29 +195,24 @@ async function runInRolledBackTransaction(
         stopReason = `not planned: it follows ${migration.name}, which runs outside a transaction`;
         continue;
       }
-      results.push(
-        await planOne(deps, migration, transaction, {
-          relations,
-          searchPath,
-          held,
-          filenodes,
-          tablesOf,
-        }),
-      );
+      const { entry, seen: what } = await planOne(deps, migration, transaction, {
+        relations,
+        held,
+        filenodes,
+      });
+      results.push(entry);
+      seen.set(entry, what);
     }
   } finally {
     await transaction.rollback();
   }
-  return { migrations: results, relations: relations ?? new Map(), tablesOf };
+  return { migrations: results, relations: relations ?? new Map(), seen };
 }
 
 interface PlanState {
   relations: Map<string, Relation>;
-  searchPath: string[];
   held: Set<string>;
   filenodes: Map<string, string>;
-  /** The oids of the tables each migration involves, counted after the rollback. */
-  tablesOf: Map<PlannedMigration, string[]>;
 }
 
 interface Captured {
@@ -179,8 +221,6 @@ interface Captured {
   durationMs: number;
   newLocks: HeldLock[];
   rewritten: string[];
-  /** The relations the statement names (formatName → oid), resolved just before it ran. */
-  resolved: Map<string, string | null>;
 }
 
 async function planOne(
@@ -188,65 +228,55 @@ async function planOne(
   migration: MigrationDefinition,
   transaction: Transaction,
   state: PlanState,
-): Promise<PlannedMigration> {
+): Promise<{ entry: PlannedMigration; seen: Seen }> {
   const { sequelize } = deps;
-  const query = sequelize.query.bind(sequelize);
   const captured: Captured[] = [];
   const started = performance.now();
 
-  const instance = sequelize as unknown as Record<string, unknown>;
-  const own = Object.getOwnPropertyDescriptor(instance, 'query');
-  // Everything the migration runs goes through this instance's query(): its raw
-  // SQL and the queryInterface methods alike.
-  instance.query = async (sql: unknown, options?: Record<string, unknown>) => {
-    const text = sqlText(sql);
-    const control = transactionControl(text);
-    const other = options?.transaction;
-    if (control === 'rollback' && other && other !== transaction) {
-      // A migration's own transaction, refused at its start, rolls back: harmless.
-      return query(sql as string, options as object);
-    }
-    if (control !== undefined) {
-      throw new MigrationPlanError(
-        `${migration.name} runs ${control.toUpperCase()}: a plan cannot run transaction control`,
-      );
-    }
-    // Names are resolved before the statement runs (a DROP TABLE's table is gone after).
-    const resolved = await resolveNames(sequelize, transaction, text, state.searchPath);
-    const entry: Captured = {
-      sql: text,
-      started: performance.now(),
-      durationMs: 0,
-      newLocks: [],
-      rewritten: [],
-      resolved,
-    };
-    captured.push(entry);
-    // Forced into the plan's transaction, whatever the migration passed, so that
-    // nothing escapes the rollback.
-    const result = await query(sql as string, { ...options, transaction } as object);
-    entry.durationMs = elapsed(entry.started);
-    await probeLocks(sequelize, transaction, state, entry);
-    return result;
-  };
   try {
-    await migration.module.up(
-      sequelize.getQueryInterface(),
-      Sequelize as unknown as SequelizeModule,
+    await withQueryHook(
+      sequelize,
+      async (sql, options, send) => {
+        const control = transactionControl(sql);
+        const other = options?.transaction;
+        if (control === 'rollback' && other && other !== transaction) {
+          // A migration's own transaction, refused at its start, rolls back: harmless.
+          return send();
+        }
+        if (control !== undefined) {
+          throw new MigrationPlanError(
+            `${migration.name} runs ${control.toUpperCase()}: a plan cannot run transaction control`,
+          );
+        }
+        const entry: Captured = {
+          sql,
+          started: performance.now(),
+          durationMs: 0,
+          newLocks: [],
+          rewritten: [],
+        };
+        captured.push(entry);
+        // Forced into the plan's transaction, whatever the migration passed, so that
+        // nothing escapes the rollback.
+        const result = await send({ ...options, transaction });
+        entry.durationMs = elapsed(entry.started);
+        await probeLocks(sequelize, transaction, state, entry);
+        return result;
+      },
+      () =>
+        migration.module.up(sequelize.getQueryInterface(), Sequelize as unknown as SequelizeModule),
     );
   } catch (err) {
+    if (err instanceof MigrationPlanError) throw err;
     const last = captured.at(-1);
     throw new MigrationPlanError(
-      `plan: ${migration.name} failed${last ? ` at ${shorten(last.sql, 200)}` : ''}: ${(err as Error).message}`,
+      `plan: ${migration.name} failed${last ? ` at ${shorten(oneLine(last.sql), 200)}` : ''}: ${(err as Error).message}`,
     );
-  } finally {
-    if (own) Object.defineProperty(instance, 'query', own);
-    else delete instance.query;
   }
   const ended = performance.now();
 
   const statements = captured.map((c): PlanStatement => ({
-    sql: c.sql,
+    sql: oneLine(c.sql),
     durationMs: c.durationMs,
     locks: c.newLocks.map((l) => ({
       relation: state.relations.get(l.oid)?.display ?? l.oid,
@@ -254,36 +284,19 @@ async function planOne(
       heldMs: round(ended - c.started),
     })),
   }));
-  const existedAs = (name: QualifiedName, statement: number, kinds: string[]): boolean => {
-    const oid = captured[statement]?.resolved.get(formatName(name));
-    const rel = oid ? state.relations.get(oid) : undefined;
-    return rel !== undefined && kinds.includes(rel.kind);
-  };
-  const flags = checkMigration(
-    captured.map((c) => c.sql),
-    {
-      tableExisted: (name, i) => existedAs(name, i, ['r', 'p', 'm', 'v', 'f']),
-      indexExisted: (name, i) => existedAs(name, i, ['i', 'I']),
-    },
-  );
+  const rewrites: PlanFlag[] = [];
   captured.forEach((c, index) => {
-    const explained = flags.some(
-      (f) =>
-        f.statement === index &&
-        (f.rule === 'adding-field-with-default' || f.rule === 'changing-column-type'),
-    );
-    if (explained) return;
     for (const oid of c.rewritten) {
       const table = state.relations.get(oid)?.display ?? oid;
-      flags.push({
-        rule: 'table-rewrite',
-        message: `${shorten(c.sql, 80)} rewrote ${table} (a new file: every row copied under an ACCESS EXCLUSIVE lock)`,
+      rewrites.push({
+        rule: TABLE_REWRITE,
+        message: `${shorten(oneLine(c.sql), 80)} rewrote ${table} (a new file: every row copied under an ACCESS EXCLUSIVE lock)`,
         statement: index,
       });
     }
   });
 
-  // The tables involved: those whose relations it locked, and those its SQL names.
+  // The tables involved: those whose relations (the table, or an index of it) it locked.
   const tableOids = new Set<string>();
   for (const c of captured) {
     for (const l of c.newLocks) {
@@ -291,21 +304,18 @@ async function planOne(
       const tableOid = rel?.tableOid ?? rel?.oid;
       if (tableOid !== undefined) tableOids.add(tableOid);
     }
-    for (const oid of c.resolved.values()) {
-      const rel = oid ? state.relations.get(oid) : undefined;
-      const tableOid = rel?.tableOid ?? rel?.oid;
-      if (tableOid !== undefined) tableOids.add(tableOid);
-    }
   }
   const entry: PlannedMigration = {
     name: migration.name,
     statements,
-    flags,
+    flags: [],
     tables: [],
     durationMs: round(ended - started),
   };
-  state.tablesOf.set(entry, [...tableOids]);
-  return entry;
+  return {
+    entry,
+    seen: { sql: captured.map((c) => c.sql), rewrites, tableOids: [...tableOids] },
+  };
 }
 
 /** After a statement: the locks it newly holds on pre-existing relations, and rewrites. */
@@ -377,42 +387,6 @@ async function snapshotRelations(
   return new Map(rows.map((r) => [r.oid, r]));
 }
 
-async function currentSchemas(sequelize: Sequelize, transaction: Transaction): Promise<string[]> {
-  const [row] = await sequelize.query<{ schemas: string[] }>(
-    'SELECT current_schemas(false)::text[] AS schemas',
-    { transaction, type: QueryTypes.SELECT, logging: false },
-  );
-  return row?.schemas ?? ['public'];
-}
-
-/**
- * Resolves the relation names a statement uses the way PostgreSQL would
- * (search_path for unqualified names), by exact catalogue lookups that cannot
- * fail and abort the plan's transaction.
- */
-async function resolveNames(
-  sequelize: Sequelize,
-  transaction: Transaction,
-  sql: string,
-  searchPath: string[],
-): Promise<Map<string, string | null>> {
-  const resolved = new Map<string, string | null>();
-  for (const name of relationsNamed(sql)) {
-    const key = formatName(name);
-    if (resolved.has(key)) continue;
-    const schemas = name.schema === undefined ? searchPath : [name.schema];
-    const [row] = await Sequelize.prototype.query.call(
-      sequelize,
-      `SELECT c.oid::text AS oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relname = $1 AND n.nspname = ANY($2::text[])
-        ORDER BY array_position($2::text[], n.nspname::text) LIMIT 1`,
-      { bind: [name.name, schemas], transaction, type: QueryTypes.SELECT, logging: false },
-    );
-    resolved.set(key, (row as { oid?: string } | undefined)?.oid ?? null);
-  }
-  return resolved;
-}
-
 /**
  * Row counts of the tables involved, read after the rollback (the tables are as
  * before again): exact up to ROW_COUNT_LIMIT, else PostgreSQL's estimate.
@@ -421,11 +395,11 @@ async function countRows(
   sequelize: Sequelize,
   migrations: PlannedMigration[],
   relations: Map<string, Relation>,
-  tablesOf: Map<PlannedMigration, string[]>,
+  seen: Map<PlannedMigration, Seen>,
 ): Promise<void> {
   const counted = new Map<string, PlanTable>();
   for (const m of migrations) {
-    for (const oid of tablesOf.get(m) ?? []) {
+    for (const oid of seen.get(m)?.tableOids ?? []) {
       const rel = relations.get(oid);
       if (!rel || !TABLE_KINDS.has(rel.kind)) continue;
       let table = counted.get(oid);
@@ -454,10 +428,9 @@ function emptyEntry(name: string): PlannedMigration {
   return { name, statements: [], flags: [], tables: [] };
 }
 
-function sqlText(sql: unknown): string {
-  const raw =
-    typeof sql === 'string' ? sql : String((sql as { query?: unknown } | null)?.query ?? '');
-  return raw.replace(/\s+/g, ' ').trim();
+/** A statement as reported: whitespace collapsed. */
+function oneLine(sql: string): string {
+  return sql.replace(/\s+/g, ' ').trim();
 }
 
 export function shorten(sql: string, max: number): string {

@@ -8,6 +8,13 @@ export function formatPlan(result: PlanResult): string {
   if (result.migrations.length === 0) {
     return `plan: nothing pending (${result.durationMs} ms)`;
   }
+  const { lint } = result;
+  lines.push(
+    lint.tool === null
+      ? `flags: squawk did not run (${lint.reason}); only table rewrites the plan saw are flagged`
+      : `flags: squawk ${lint.version}${lint.config ? ` with ${lint.config}` : ''}, and table rewrites the plan saw`,
+    '',
+  );
   for (const m of result.migrations) {
     if (m.skipped !== undefined) {
       lines.push(`${m.name}`, `  skipped: ${m.skipped}`, '');
@@ -33,7 +40,8 @@ export function formatPlan(result: PlanResult): string {
         ? '  existing tables involved: none'
         : `  existing tables involved: ${m.tables.map((t) => `${t.name} (${fmtRows(t.rows, t.estimated)})`).join(', ')}`,
     );
-    if (m.flags.length === 0) lines.push('  flags: none');
+    if (m.flags.length === 0)
+      lines.push(lint.tool === null ? '  flags: not checked' : '  flags: none');
     for (const f of m.flags) {
       const at = f.statement === undefined ? '' : ` (statement ${f.statement + 1})`;
       lines.push(`  FLAG ${f.rule}${at}: ${f.message}`);
@@ -43,8 +51,10 @@ export function formatPlan(result: PlanResult): string {
   const flags = result.migrations.reduce((n, m) => n + m.flags.length, 0);
   const planned = result.migrations.filter((m) => m.skipped === undefined).length;
   const skipped = result.migrations.length - planned;
+  const verdict =
+    flags > 0 ? `${flags} flag(s)` : lint.tool === null ? 'not linted' : 'no unsafe flags';
   lines.push(
-    `plan: ${planned} planned${skipped > 0 ? `, ${skipped} skipped` : ''}, ${flags === 0 ? 'no unsafe flags' : `${flags} flag(s)`}; rolled back, nothing changed (${result.durationMs} ms)`,
+    `plan: ${planned} planned${skipped > 0 ? `, ${skipped} skipped` : ''}, ${verdict}; rolled back, nothing changed (${result.durationMs} ms)`,
   );
   return lines.join('\n');
 }

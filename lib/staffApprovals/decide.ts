@@ -115,6 +115,7 @@ export async function decideRequest(
     return toJson(row, caller);
   });
   await deps.events?.publishNow(published);
+  deps.metrics?.approvalDecided(decision);
   return decided;
 }
 
@@ -196,5 +197,6 @@ export async function cancelRequest(
     return toJson(row, caller);
   });
   await deps.events?.publishNow(published);
+  deps.metrics?.approvalDecided('cancelled');
   return cancelled;
 }

@@ -1,6 +1,7 @@
 import type { Sequelize } from 'sequelize';
 import type { RequestStatus } from '../../models';
 import type { EventPublisher } from '../events/types';
+import type { ApprovalMetrics } from '../metrics';
 
 /** What the staff approval service needs; tests pass their own clock. */
 export interface StaffApprovalDeps {
@@ -10,6 +11,8 @@ export interface StaffApprovalDeps {
   maxPendingPerUser: number;
   /** Publishes the events a decision or filing wrote, right after its commit. */
   events?: EventPublisher;
+  /** Decisions, as CloudWatch metrics. */
+  metrics?: ApprovalMetrics;
 }
 
 export interface ApprovalRequestJson {

@@ -32,7 +32,14 @@ async function buildContext(): Promise<VerificationContext> {
   const settings = verificationSettings(api.env);
   return {
     ...api,
-    deps: { sequelize: api.db.sequelize, now: api.now, settings, logger, events: api.events },
+    deps: {
+      sequelize: api.db.sequelize,
+      now: api.now,
+      settings,
+      logger,
+      events: api.events,
+      metrics: api.metrics,
+    },
   };
 }
 

@@ -108,7 +108,7 @@ export async function revokeVerification(
     const messages = [row.revoked_event, row.status_event].filter(
       (m): m is OutboxMessage => m !== null,
     );
-    await deps.events?.publishNow(messages);
+    await deps.events?.publishNow(messages, { ordered: true });
   }
   return verificationInfoOf(userId, row.status);
 }

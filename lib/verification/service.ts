@@ -31,6 +31,7 @@ import type { CodeSender } from '../delivery/types';
 import { AppError, badRequest, errorAnswerOf, notFound, unauthorized } from '../errors';
 import { type Caller, canReadVerification } from '../policies';
 import { maskDestination } from '../logger';
+import type { VerificationMetrics } from '../metrics';
 import {
   codeMatches,
   generateCode,
@@ -44,6 +45,7 @@ import {
 import { sendTarget, storedFormOf } from './destination';
 import type { VerificationSettings } from './settings';
 import { countryBudget } from './abuseSettings';
+import { recordSendRefusal } from './refusals';
 
 export interface ServiceLogger {
   info(message: string, extra: Record<string, unknown>): void;
@@ -62,6 +64,8 @@ export interface VerificationDeps {
   logger?: ServiceLogger;
   /** Publishes a status change right after its commit (else the scheduled publisher does). */
   events?: EventPublisher;
+  /** Sends, refusals, deliveries and checks, as CloudWatch metrics. */
+  metrics?: VerificationMetrics;
 }
 
 /** What checking a code needs: no sender. */
@@ -522,6 +526,9 @@ export async function issueCode(
         retryAfter: null,
       });
     return { address, destination, now, expiresAt, answer };
+  }).catch((err: unknown) => {
+    recordSendRefusal(deps.metrics, err);
+    throw err;
   });
   if (idem) idem.recorded = true;
   const { now, expiresAt } = issued;
@@ -562,6 +569,7 @@ export async function issueCode(
           ])
         : sql.rows(RETIRE_SQL, [id, now.toISOString(), userId, channel]),
     );
+    deps.metrics?.codeDeliveryFailed(channel);
     deps.logger?.warn('verification code delivery failed', {
       codeId: id,
       channel,
@@ -576,6 +584,7 @@ export async function issueCode(
       sql.rows(DELIVERED_SQL, [userId, idem.route, idem.key, idem.claimId]),
     );
   }
+  deps.metrics?.codeSent(channel);
   deps.logger?.info('verification code sent', {
     codeId: id,
     userId,
@@ -854,6 +863,7 @@ export async function verifyCode(
         const [done] = await sql.rows<ConsumedRow>(idem ? CONSUME_KEYED_SQL : CONSUME_SQL, values);
         if (done) {
           if (idem) idem.recorded = true;
+          deps.metrics?.codeVerified(channel);
           deps.logger?.info('verification code accepted', { codeId: row.id, userId, channel });
           const result: VerifyResult = {
             verified: true,
@@ -877,6 +887,7 @@ export async function verifyCode(
         if (counted) {
           if (idem) idem.recorded = true;
           const remaining = counted.max_attempts - counted.attempts;
+          deps.metrics?.codeRejected(channel);
           deps.logger?.info('verification code rejected', {
             codeId: row.id,
             userId,
@@ -890,7 +901,9 @@ export async function verifyCode(
     }
     throw noActiveCode();
   });
-  if (outcome.publish.length > 0) await deps.events?.publishNow(outcome.publish);
+  if (outcome.publish.length > 0) {
+    await deps.events?.publishNow(outcome.publish, { ordered: true });
+  }
   return outcome.result;
 }
 

@@ -13,7 +13,10 @@ export interface CfnResource {
 }
 
 export interface Packaged {
-  template: { Resources: Record<string, CfnResource> };
+  template: {
+    Resources: Record<string, CfnResource>;
+    Outputs?: Record<string, { Value: unknown }>;
+  };
   /** Every text file serverless wrote (template, state), concatenated. */
   allText: string;
   cleanup(): Promise<void>;
@@ -32,7 +35,9 @@ export async function packageService(
   const childEnv: NodeJS.ProcessEnv = { ...process.env };
   for (const name of Object.keys(childEnv)) {
     if (
-      /^(AWS_|DATABASE_|VERIFICATION_|AUTH_|CODE_|SES_|SNS_|VPC_|SECRETS_|API_THROTTLE_)/.test(name)
+      /^(AWS_|DATABASE_|VERIFICATION_|AUTH_|CODE_|SES_|SNS_|VPC_|SECRETS_|API_THROTTLE_|ALARM_|METRICS_)/.test(
+        name,
+      )
     ) {
       delete childEnv[name];
     }
@@ -86,4 +91,38 @@ export function statementsOf(role: CfnResource): Statement[] {
 
 export function resourcesOf(template: Packaged['template'], type: string): [string, CfnResource][] {
   return Object.entries(template.Resources).filter(([, r]) => r.Type === type);
+}
+
+/** The alarms of a template by logical id. */
+export function alarmsOf(template: Packaged['template']): Record<string, Record<string, unknown>> {
+  return Object.fromEntries(
+    resourcesOf(template, 'AWS::CloudWatch::Alarm').map(([id, r]) => [id, r.Properties]),
+  );
+}
+
+/** The metrics an alarm reads, as `namespace metric {dimensions} statistic/period`. */
+export function metricsRead(alarm: Record<string, unknown>): string[] {
+  const describe = (m: {
+    Namespace: string;
+    MetricName: string;
+    Dimensions?: { Name: string; Value: unknown }[];
+  }) =>
+    `${m.Namespace} ${m.MetricName} ${JSON.stringify(
+      Object.fromEntries((m.Dimensions ?? []).map((d) => [d.Name, d.Value])),
+    )}`;
+  if (alarm.MetricName !== undefined) {
+    return [`${describe(alarm as never)} ${String(alarm.Statistic)}/${String(alarm.Period)}`];
+  }
+  return (alarm.Metrics as { MetricStat?: { Metric: never; Stat: string; Period: number } }[])
+    .filter((q) => q.MetricStat)
+    .map((q) => {
+      const s = q.MetricStat as { Metric: never; Stat: string; Period: number };
+      return `${describe(s.Metric)} ${s.Stat}/${s.Period}`;
+    });
+}
+
+/** The expression an alarm compares (the one query that returns data), if it uses metric math. */
+export function alarmExpression(alarm: Record<string, unknown>): string | undefined {
+  const metrics = alarm.Metrics as { Expression?: string; ReturnData?: boolean }[] | undefined;
+  return metrics?.find((q) => q.ReturnData)?.Expression;
 }

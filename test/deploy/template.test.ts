@@ -1,5 +1,8 @@
 import {
+  alarmExpression,
+  alarmsOf,
   CfnResource,
+  metricsRead,
   Packaged,
   packageService,
   resourcesOf,
@@ -41,6 +44,8 @@ describe('serverless package --stage prod (configured for production)', () => {
       API_THROTTLE_RATE: '25.5',
       API_THROTTLE_BURST: '50',
       EVENT_BUS_NAME: 'verification-events',
+      METRICS_NAMESPACE: 'VerificationService/prod',
+      ALARM_EMAIL: 'oncall@example.com',
     });
     resources = pkg.template.Resources;
     functions = resourcesOf(pkg.template, 'AWS::Lambda::Function');
@@ -114,6 +119,108 @@ describe('serverless package --stage prod (configured for production)', () => {
         sub('arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole'),
       ]);
     }
+  });
+
+  describe('alarms', () => {
+    const NS = 'VerificationService/prod';
+    const TOPIC = [{ Ref: 'AlarmTopic' }];
+    const alarm = (id: string) => alarmsOf(pkg.template)[id] as Record<string, unknown>;
+
+    it('creates the alarm topic, subscribes ALARM_EMAIL to it, and outputs its ARN', () => {
+      expect(resources.AlarmTopic?.Type).toBe('AWS::SNS::Topic');
+      expect(resources.AlarmEmailSubscription).toEqual({
+        Type: 'AWS::SNS::Subscription',
+        Properties: {
+          TopicArn: { Ref: 'AlarmTopic' },
+          Protocol: 'email',
+          Endpoint: 'oncall@example.com',
+        },
+      });
+      expect(pkg.template.Outputs?.AlarmTopicArn?.Value).toEqual({ Ref: 'AlarmTopic' });
+    });
+
+    it('passes METRICS_NAMESPACE to the functions whose metrics the alarms watch', () => {
+      for (const [, fn] of functions) {
+        const vars = (fn.Properties.Environment as { Variables: Record<string, string> }).Variables;
+        expect(vars.METRICS_NAMESPACE).toBe(NS);
+      }
+    });
+
+    it('has exactly the five alarms, each notifying the topic on alarm and on recovery', () => {
+      const all = alarmsOf(pkg.template);
+      expect(Object.keys(all).sort()).toEqual([
+        'ApiServerErrorsAlarm',
+        'CodeDeliveryFailuresAlarm',
+        'CountryBudgetTrippedAlarm',
+        'MigrationFailedAlarm',
+        'OutboxBacklogAlarm',
+      ]);
+      for (const props of Object.values(all)) {
+        expect(props.AlarmActions).toEqual(TOPIC);
+        expect(props.OKActions).toEqual(TOPIC);
+        expect(props.AlarmDescription).toMatch(/Runbook: docs\/operations\.md#[a-z0-9-]+$/);
+      }
+    });
+
+    it('API 5xx: over 5% of the HTTP API requests, at least 5 answers, two 5-minute periods', () => {
+      const props = alarm('ApiServerErrorsAlarm');
+      expect(metricsRead(props)).toEqual([
+        'AWS/ApiGateway 5xx {"ApiId":{"Ref":"HttpApi"}} Sum/300',
+        'AWS/ApiGateway Count {"ApiId":{"Ref":"HttpApi"}} Sum/300',
+      ]);
+      expect(alarmExpression(props)).toBe('IF(errors >= 5, 100 * errors / requests, 0)');
+      expect(props).toMatchObject({
+        ComparisonOperator: 'GreaterThanThreshold',
+        Threshold: 5,
+        EvaluationPeriods: 2,
+        DatapointsToAlarm: 2,
+      });
+    });
+
+    it('delivery failures: over 10% of the deliveries of both channels, at least 3, in 5 minutes', () => {
+      const props = alarm('CodeDeliveryFailuresAlarm');
+      expect(metricsRead(props)).toEqual([
+        `${NS} CodeDeliveryFailed {"Channel":"phone"} Sum/300`,
+        `${NS} CodeDeliveryFailed {"Channel":"email"} Sum/300`,
+        `${NS} CodeSent {"Channel":"phone"} Sum/300`,
+        `${NS} CodeSent {"Channel":"email"} Sum/300`,
+      ]);
+      expect(alarmExpression(props)).toBe('IF(failed >= 3, 100 * failed / (failed + sent), 0)');
+      expect(props).toMatchObject({
+        ComparisonOperator: 'GreaterThanThreshold',
+        Threshold: 10,
+        EvaluationPeriods: 1,
+      });
+    });
+
+    it('country budgets: any send refused with country_rate_limited', () => {
+      const props = alarm('CountryBudgetTrippedAlarm');
+      expect(metricsRead(props)).toEqual([
+        `${NS} SendRefused {"Reason":"country_rate_limited"} Sum/300`,
+      ]);
+      expect(props).toMatchObject({ ComparisonOperator: 'GreaterThanThreshold', Threshold: 0 });
+    });
+
+    it('outbox: the oldest unpublished event older than 5 minutes', () => {
+      const props = alarm('OutboxBacklogAlarm');
+      expect(metricsRead(props)).toEqual([`${NS} OutboxOldestAgeSeconds {} Maximum/60`]);
+      expect(props).toMatchObject({
+        ComparisonOperator: 'GreaterThanThreshold',
+        Threshold: 300,
+        EvaluationPeriods: 1,
+        TreatMissingData: 'missing',
+      });
+    });
+
+    it("failed migration: the migrate function's Errors or its MigrationFailed", () => {
+      const props = alarm('MigrationFailedAlarm');
+      expect(metricsRead(props)).toEqual([
+        'AWS/Lambda Errors {"FunctionName":{"Ref":"MigrateLambdaFunction"}} Sum/60',
+        `${NS} MigrationFailed {} Sum/60`,
+      ]);
+      expect(alarmExpression(props)).toBe('FILL(errors, 0) + FILL(failed, 0)');
+      expect(props).toMatchObject({ ComparisonOperator: 'GreaterThanThreshold', Threshold: 0 });
+    });
   });
 
   describe('IAM', () => {

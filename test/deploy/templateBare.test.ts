@@ -1,4 +1,12 @@
-import { CfnResource, Packaged, packageService, resourcesOf, statementsOf } from './package';
+import {
+  alarmsOf,
+  CfnResource,
+  metricsRead,
+  Packaged,
+  packageService,
+  resourcesOf,
+  statementsOf,
+} from './package';
 
 // What CI does: `serverless package --stage prod` with nothing configured.
 describe('serverless package --stage prod with nothing set', () => {
@@ -22,6 +30,19 @@ describe('serverless package --stage prod with nothing set', () => {
     }
   });
 
+  it('creates the alarm topic with no subscription, for every alarm, in the default namespace', () => {
+    const topics = resourcesOf(pkg.template, 'AWS::SNS::Topic');
+    expect(topics.map(([id]) => id)).toEqual(['AlarmTopic']);
+    expect(resourcesOf(pkg.template, 'AWS::SNS::Subscription')).toEqual([]);
+    expect(pkg.template.Outputs?.AlarmTopicArn?.Value).toEqual({ Ref: 'AlarmTopic' });
+    const alarms = Object.values(alarmsOf(pkg.template));
+    expect(alarms).toHaveLength(5);
+    for (const alarm of alarms) expect(alarm.AlarmActions).toEqual([{ Ref: 'AlarmTopic' }]);
+    expect(metricsRead(alarmsOf(pkg.template).CountryBudgetTrippedAlarm ?? {})).toEqual([
+      'VerificationService SendRefused {"Reason":"country_rate_limited"} Sum/300',
+    ]);
+  });
+
   it('throttles the HTTP API at the default rate (100 per second) and burst (200)', () => {
     expect(pkg.template.Resources.HttpApiStage?.Properties.DefaultRouteSettings).toEqual({
       DetailedMetricsEnabled: false,
@@ -36,10 +57,26 @@ describe('serverless package --stage staging (a stage not named anywhere)', () =
   let pkg: Packaged;
 
   beforeAll(async () => {
-    pkg = await packageService('staging', { DATABASE_URL: 'postgres://u:SUPERSECRET@h/db' });
+    pkg = await packageService('staging', {
+      DATABASE_URL: 'postgres://u:SUPERSECRET@h/db',
+      ALARM_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:ops-alarms',
+    });
   }, 180_000);
 
   afterAll(() => pkg?.cleanup());
+
+  it('has the production alarms, notifying ALARM_TOPIC_ARN; the stack makes no topic', () => {
+    const alarms = Object.values(alarmsOf(pkg.template));
+    expect(alarms).toHaveLength(5);
+    for (const alarm of alarms) {
+      expect(alarm.AlarmActions).toEqual(['arn:aws:sns:eu-west-1:123456789012:ops-alarms']);
+      expect(alarm.AlarmName).toMatch(/^verification-service-staging-/);
+    }
+    expect(resourcesOf(pkg.template, 'AWS::SNS::Topic')).toEqual([]);
+    expect(pkg.template.Outputs?.AlarmTopicArn?.Value).toBe(
+      'arn:aws:sns:eu-west-1:123456789012:ops-alarms',
+    );
+  });
 
   it('takes no plain secret and keeps logs for the production retention', () => {
     expect(pkg.allText).not.toContain('SUPERSECRET');
@@ -53,10 +90,21 @@ describe('serverless package --stage dev', () => {
   let pkg: Packaged;
 
   beforeAll(async () => {
-    pkg = await packageService('dev', { API_THROTTLE_RATE: '5', API_THROTTLE_BURST: '5' });
+    pkg = await packageService('dev', {
+      API_THROTTLE_RATE: '5',
+      API_THROTTLE_BURST: '5',
+      ALARM_EMAIL: 'oncall@example.com',
+    });
   }, 180_000);
 
   afterAll(() => pkg?.cleanup());
+
+  it('has no alarm and no alarm topic, whatever ALARM_EMAIL says', () => {
+    expect(alarmsOf(pkg.template)).toEqual({});
+    expect(resourcesOf(pkg.template, 'AWS::SNS::Topic')).toEqual([]);
+    expect(resourcesOf(pkg.template, 'AWS::SNS::Subscription')).toEqual([]);
+    expect(pkg.template.Outputs?.AlarmTopicArn).toBeUndefined();
+  });
 
   it('sets no route throttling, whatever API_THROTTLE_* say', () => {
     const settings = pkg.template.Resources.HttpApiStage?.Properties.DefaultRouteSettings as object;
@@ -65,20 +113,22 @@ describe('serverless package --stage dev', () => {
   });
 });
 
-describe('serverless package --stage prod with a bad throttling setting', () => {
+describe('serverless package --stage prod with a bad throttling or alarm setting', () => {
   it.each([
-    ['API_THROTTLE_RATE', 'fast'],
-    ['API_THROTTLE_RATE', '0'],
-    ['API_THROTTLE_BURST', '12.5'],
-    ['API_THROTTLE_BURST', '-1'],
+    ['API_THROTTLE_RATE', 'fast', 'API_THROTTLE_RATE must be a'],
+    ['API_THROTTLE_RATE', '0', 'API_THROTTLE_RATE must be a'],
+    ['API_THROTTLE_BURST', '12.5', 'API_THROTTLE_BURST must be a'],
+    ['API_THROTTLE_BURST', '-1', 'API_THROTTLE_BURST must be a'],
+    ['ALARM_TOPIC_ARN', 'ops-alarms', 'ALARM_TOPIC_ARN must be an SNS topic ARN'],
+    ['ALARM_EMAIL', 'oncall', 'ALARM_EMAIL must be one email address'],
   ])(
     'fails, naming %s (%s)',
-    async (name, value) => {
+    async (name, value, message) => {
       const failure = await packageService('prod', { [name]: value }).then(
         () => undefined,
         (err: { stdout?: string; stderr?: string }) => `${err.stdout}${err.stderr}`,
       );
-      expect(failure).toContain(`${name} must be a`);
+      expect(failure).toContain(message);
     },
     60_000,
   );

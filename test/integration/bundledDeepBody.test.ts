@@ -72,6 +72,8 @@ async function invokeBundled(body: string, token: string) {
       DATABASE_URL: testDb.url,
       AUTH_JWT_SECRET: TEST_JWT_SECRET,
       LOG_LEVEL: 'ERROR',
+      // stdout carries the answer alone: no EMF line (Powertools' switch).
+      POWERTOOLS_METRICS_DISABLED: 'true',
     },
     maxBuffer: 16 * 1024 * 1024,
   });

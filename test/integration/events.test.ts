@@ -483,6 +483,31 @@ describe('the outbox and EventBridge', () => {
     expect(run.published).toBe(0);
   });
 
+  it('publishes a staff decision right after its commit only when no older event of the user waits', async () => {
+    const user = await newUser();
+    const staff = await newUser({ role: 'staff' });
+    const publisher = outboxPublisher(db.sequelize, sink(), quiet, now);
+    // Filed without publishing: its event waits in the outbox.
+    const waiting = await createRequest(staffDeps(), user, { requestType: 'waits' });
+    await decideRequest(staffDeps(publisher), staff, waiting.id, 'rejected', 'no');
+    expect(fake.received).toEqual([]);
+    // The scheduled run publishes both, in order; then a decision goes out at once.
+    await publishPending({ sequelize: db.sequelize, sink: sink(), now, retentionDays: 7 });
+    expect(fake.received.map((e) => e.detailType)).toEqual([
+      'approval_requested',
+      'approval_decided',
+    ]);
+    const next = await createRequest(staffDeps(publisher), user, { requestType: 'next' });
+    await decideRequest(staffDeps(publisher), staff, next.id, 'approved', undefined);
+    expect(fake.received.map((e) => e.detailType)).toEqual([
+      'approval_requested',
+      'approval_decided',
+      'approval_requested',
+      'approval_decided',
+    ]);
+    expect((await outboxOf(user.id)).every((o) => o.published)).toBe(true);
+  });
+
   it('writes events as log lines without EVENT_BUS_NAME, and deletes published rows after retention', async () => {
     const user = await newUser();
     await statusChanges([user], 2);

@@ -5,6 +5,7 @@ import { Client } from 'pg';
 import type { Sequelize } from 'sequelize';
 import { migrations } from '../../lib/migrator/migrations';
 import { createMigrationSequelize, MIGRATION_LOCK_KEY } from '../../lib/migrator/runner';
+import { findSquawk, squawkLinter } from '../../lib/migrator/squawk';
 import type { MigrationSettings } from '../../lib/settings';
 import { createTestDatabase, TestDatabase } from '../helpers/testDatabase';
 
@@ -22,6 +23,9 @@ export const newestFirst = (names: readonly string[]): string[] => [...names].re
 /** sequelize-cli's status: the first `applied` migrations up, the rest down. */
 export const statusWith = (applied: number): Record<string, 'up' | 'down'> =>
   Object.fromEntries(ALL_MIGRATIONS.map((name, i) => [name, i < applied ? 'up' : 'down']));
+
+/** squawk as the project installs it (npm squawk-cli), with the project's .squawk.toml. */
+export const squawk = squawkLinter(findSquawk(ROOT));
 
 export const defaultSettings: MigrationSettings = {
   lockTimeoutMs: 5000,

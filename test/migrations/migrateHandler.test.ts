@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { handler } from '../../functions/migrate';
 import { logger } from '../../lib/logger';
+import { captureEmf } from '../helpers/emf';
 import {
   ALL_MIGRATIONS,
   LATEST,
@@ -197,5 +198,37 @@ describe('migrate handler, CloudFormation custom resource', () => {
       PhysicalResourceId: 'DatabaseMigrations-database-migrations',
     });
     expect({ meta: await metaRows(url), schema: await schemaSnapshot(url) }).toEqual(before);
+  });
+});
+
+describe('a failed migration run is counted (MigrationFailed, for the alarm)', () => {
+  const failures = (emf: Awaited<ReturnType<typeof captureEmf>>['emf']) =>
+    emf.filter((line) => 'MigrationFailed' in line).map((line) => line.MigrationFailed);
+
+  beforeEach(() => {
+    received = [];
+  });
+
+  it('when a run throws, and when a custom-resource run answers FAILED instead; not when it succeeds', async () => {
+    const url = await fixtures.emptyDatabase();
+    const thrown = await captureEmf(() =>
+      invoke(url, { command: 'down', to: CREATE_USERS }).then(
+        () => 'resolved',
+        () => 'threw',
+      ),
+    );
+    expect(thrown.result).toBe('threw');
+    expect(failures(thrown.emf)).toEqual([1]);
+
+    const missing = new URL(url);
+    missing.pathname = '/no_such_database_for_migrations';
+    const answered = await captureEmf(() =>
+      invoke(missing.toString(), customResourceEvent('Create')),
+    );
+    expect(received[0]?.body).toMatchObject({ Status: 'FAILED' });
+    expect(failures(answered.emf)).toEqual([1]);
+
+    const ok = await captureEmf(() => invoke(url, { command: 'status' }));
+    expect(failures(ok.emf)).toEqual([]);
   });
 });

@@ -5,6 +5,9 @@ import { handler } from '../../functions/migrate';
 import { logger } from '../../lib/logger';
 import type { MigrationDefinition } from '../../lib/migrator/migrations';
 import { migrations } from '../../lib/migrator/migrations';
+import { formatPlan } from '../../lib/migrator/planReport';
+import { squawkLinter } from '../../lib/migrator/squawk';
+import type { MigrationLinter } from '../../lib/migrator/types';
 import {
   MigrationPlanError,
   MigrationRequestError,
@@ -14,7 +17,7 @@ import {
 } from '../../lib/migrator/runner';
 import {
   ADD_DESTINATION_COUNTRY,
-  ALL_MIGRATIONS,
+  ADD_IDEMPOTENCY_KEYS,
   ADD_VERIFICATION,
   advisoryLocksHeld,
   CREATE_USERS,
@@ -24,6 +27,7 @@ import {
   query,
   ROOT,
   schemaSnapshot,
+  squawk,
 } from './helpers';
 
 const fixtures = migrationFixtures();
@@ -32,10 +36,17 @@ beforeAll(() => logger.setLogLevel('SILENT'));
 
 const createUsers = migrations[0] as MigrationDefinition;
 
-function planner(url: string, list: readonly MigrationDefinition[] = migrations) {
+const SQUAWK_STATUS = { tool: 'squawk', version: expect.any(String), config: '.squawk.toml' };
+
+function planner(
+  url: string,
+  list: readonly MigrationDefinition[] = migrations,
+  linter: MigrationLinter | null = squawk,
+) {
   const sequelize = fixtures.sequelizeFor(url);
+  const deps = { sequelize, migrations: list, settings: defaultSettings };
   const run = (request: PlanRequest) =>
-    runMigrations({ sequelize, migrations: list, settings: defaultSettings }, request);
+    runMigrations(linter === null ? deps : { ...deps, linter }, request);
   const up = (to?: string) =>
     runMigrations(
       { sequelize, migrations: list, settings: defaultSettings },
@@ -86,7 +97,7 @@ const rulesOf = (result: PlanResult) =>
   Object.fromEntries(result.migrations.map((m) => [m.name, m.flags.map((f) => f.rule)]));
 
 describe('plan of the shipped migrations', () => {
-  it('on an empty database: the transactional migrations, no locks on existing tables, no flags, nothing changed; migration 3 and what follows it are skipped', async () => {
+  it('on an empty database: the transactional migrations, no locks on existing tables, no squawk flags, nothing changed; migration 3 and what follows it are skipped', async () => {
     const url = await fixtures.emptyDatabase();
     const before = await state(url);
     const result = await planner(url).plan();
@@ -103,14 +114,17 @@ describe('plan of the shipped migrations', () => {
           tables: [],
           skipped: 'runs outside a transaction',
         },
-        ...ALL_MIGRATIONS.slice(3).map((name) => ({
-          name,
+        {
+          name: ADD_IDEMPOTENCY_KEYS,
           statements: [],
           flags: [],
           tables: [],
           skipped: `not planned: it follows ${ADD_DESTINATION_COUNTRY}, which runs outside a transaction`,
-        })),
+        },
+        // Migrations added later are planned after these, or skipped with them.
+        ...migrations.slice(4).map((m) => expect.objectContaining({ name: m.name })),
       ],
+      lint: SQUAWK_STATUS,
       durationMs: expect.any(Number),
     });
     const [first, second] = result.migrations;
@@ -136,9 +150,10 @@ describe('plan of the shipped migrations', () => {
     const before = await state(url);
     const result = await planner(url).plan();
 
-    expect(result.migrations.map((m) => m.name)).toEqual([
+    expect(result.migrations.map((m) => m.name).slice(0, 3)).toEqual([
       ADD_VERIFICATION,
-      ...ALL_MIGRATIONS.slice(2),
+      ADD_DESTINATION_COUNTRY,
+      ADD_IDEMPOTENCY_KEYS,
     ]);
     expect(result.migrations[1]?.skipped).toBe('runs outside a transaction');
     const [migration] = result.migrations;
@@ -184,6 +199,7 @@ describe('plan of the shipped migrations', () => {
       cwd: ROOT,
       env,
     });
+    expect(human.stdout).toMatch(/^flags: squawk [\d.]+ with \.squawk\.toml, and table rewrites/);
     expect(human.stdout).toContain(ADD_VERIFICATION);
     expect(human.stdout).toMatch(/lock AccessExclusiveLock on users \(held [\d.]+ ms, 3 rows\)/);
     expect(human.stdout).toContain('existing tables involved: users (3 rows)');
@@ -191,9 +207,7 @@ describe('plan of the shipped migrations', () => {
       `${ADD_DESTINATION_COUNTRY}\n  skipped: runs outside a transaction`,
     );
     expect(human.stdout).toMatch(
-      new RegExp(
-        `plan: 1 planned, ${ALL_MIGRATIONS.length - 2} skipped, no unsafe flags; rolled back, nothing changed`,
-      ),
+      /plan: 1 planned, \d+ skipped, no unsafe flags; rolled back, nothing changed/,
     );
 
     const json = await run(process.execPath, [tsx, 'scripts/migrate.ts', 'plan', '--json'], {
@@ -202,11 +216,12 @@ describe('plan of the shipped migrations', () => {
     });
     expect(JSON.parse(json.stdout)).toMatchObject({
       command: 'plan',
+      lint: SQUAWK_STATUS,
       migrations: [
         { name: ADD_VERIFICATION, flags: [] },
         { name: ADD_DESTINATION_COUNTRY, skipped: 'runs outside a transaction' },
-        ...ALL_MIGRATIONS.slice(3).map((name) => ({
-          name,
+        ...migrations.slice(3).map((m) => ({
+          name: m.name,
           skipped: expect.stringMatching(/^not planned/),
         })),
       ],
@@ -226,12 +241,13 @@ describe('plan of the shipped migrations', () => {
     expect(await plan()).toEqual({
       command: 'plan',
       migrations: [],
+      lint: SQUAWK_STATUS,
       durationMs: expect.any(Number),
     });
     expect(await state(url)).toEqual(before);
   });
 
-  it('answers through the Lambda handler', async () => {
+  it('answers through the Lambda handler, with squawk where it is installed (here, a checkout)', async () => {
     const url = await fixtures.emptyDatabase();
     const serverUrl = process.env.DATABASE_URL;
     process.env.DATABASE_URL = url;
@@ -252,6 +268,7 @@ describe('plan of the shipped migrations', () => {
           durationMs: expect.any(Number),
         },
       ],
+      lint: SQUAWK_STATUS,
       durationMs: expect.any(Number),
     });
     expect(await metaRows(url)).toBeNull();
@@ -298,7 +315,11 @@ describe('plan flags unsafe migrations on existing tables', () => {
         'ALTER TABLE users ADD CONSTRAINT users_phone_len CHECK (char_length(phone) > 5) NOT VALID',
         'ALTER TABLE users VALIDATE CONSTRAINT users_phone_len',
       ),
-      sqlMigration('14-rewrite.cjs', 'ALTER TABLE users ADD COLUMN picked integer DEFAULT pick()'),
+      sqlMigration(
+        '14-volatile-function.cjs',
+        'ALTER TABLE users ADD COLUMN picked integer DEFAULT pick()',
+      ),
+      sqlMigration('14b-cluster.cjs', 'CLUSTER users USING users_pkey'),
       sqlMigration('15-drop-index.cjs', 'DROP INDEX users_created_idx'),
       sqlMigration('16-rename-column.cjs', 'ALTER TABLE users RENAME COLUMN phone TO mobile'),
       sqlMigration('17-drop-column.cjs', 'ALTER TABLE users DROP COLUMN mobile'),
@@ -312,16 +333,18 @@ describe('plan flags unsafe migrations on existing tables', () => {
       '03-index.cjs': ['require-concurrent-index-creation'],
       '04-volatile-default.cjs': ['adding-field-with-default'],
       '05-required.cjs': ['adding-required-field'],
-      '06-fk.cjs': ['adding-foreign-key-constraint'],
+      '06-fk.cjs': ['constraint-missing-not-valid', 'adding-foreign-key-constraint'],
       '07-fk-column.cjs': ['adding-foreign-key-constraint'],
       '08-check.cjs': ['constraint-missing-not-valid'],
       '09-not-null.cjs': ['adding-not-nullable-field'],
       '10-type.cjs': ['changing-column-type'],
-      '11-unique.cjs': ['disallowed-unique-constraint'],
-      '12-primary-key.cjs': ['adding-serial-primary-key-field'],
+      '11-unique.cjs': ['constraint-missing-not-valid', 'disallowed-unique-constraint'],
+      '12-primary-key.cjs': ['constraint-missing-not-valid', 'adding-serial-primary-key-field'],
       '13-validate-same.cjs': ['constraint-missing-not-valid'],
-      // No rule knows pick() (plpgsql, so not inlined); the plan saw users get a new file.
-      '14-rewrite.cjs': ['table-rewrite'],
+      // The plan saw users rewritten; squawk's flag already says so, so it is not repeated.
+      '14-volatile-function.cjs': ['adding-field-with-default'],
+      // squawk has no rule for CLUSTER: the plan saw users get a new file.
+      '14b-cluster.cjs': ['table-rewrite'],
       '15-drop-index.cjs': ['require-concurrent-index-deletion'],
       '16-rename-column.cjs': ['renaming-column'],
       '17-drop-column.cjs': ['ban-drop-column'],
@@ -384,11 +407,11 @@ describe('plan flags unsafe migrations on existing tables', () => {
       ),
       sqlMigration(
         '05-new-table.cjs',
-        'CREATE TABLE notes (id integer NOT NULL, user_id integer, body text)',
+        // squawk knows the table is new (created in the same transaction): its
+        // index and foreign key lock nothing that is in use.
+        'CREATE TABLE notes (id integer PRIMARY KEY, user_id integer, body text NOT NULL)',
         'CREATE INDEX notes_user_idx ON notes (user_id)',
         'ALTER TABLE notes ADD CONSTRAINT notes_user_fk FOREIGN KEY (user_id) REFERENCES users (id)',
-        'ALTER TABLE notes ADD PRIMARY KEY (id)',
-        'ALTER TABLE notes ALTER COLUMN body SET NOT NULL',
       ),
       concurrent,
       sqlMigration('07-after.cjs', 'ALTER TABLE users DROP COLUMN name'),
@@ -409,6 +432,33 @@ describe('plan flags unsafe migrations on existing tables', () => {
     ]);
     expect(result.migrations[3]?.statements).toEqual([]);
     expect(await state(url)).toEqual(before);
+  });
+});
+
+describe('plan where squawk cannot run', () => {
+  it('says so, and still reports the locks and the table rewrites it saw', async () => {
+    const url = await databaseWithUsers();
+    const missing = squawkLinter({ missing: 'no squawk in this test' });
+    const list = [
+      createUsers,
+      sqlMigration('03-index.cjs', 'CREATE INDEX users_name_idx ON users (name)'),
+      sqlMigration('04-cluster.cjs', 'CLUSTER users USING users_pkey'),
+    ];
+    const result = await planner(url, list, missing).plan();
+    expect(result.lint).toEqual({ tool: null, reason: 'no squawk in this test' });
+    expect(rulesOf(result)).toEqual({ '03-index.cjs': [], '04-cluster.cjs': ['table-rewrite'] });
+    expect(result.migrations[0]?.statements[0]?.locks).toEqual([
+      { relation: 'users', mode: 'ShareLock', heldMs: expect.any(Number) },
+    ]);
+
+    const report = formatPlan(result);
+    expect(report).toMatch(/^flags: squawk did not run \(no squawk in this test\)/);
+    expect(report).toContain('03-index.cjs');
+    expect(report).toMatch(/03-index\.cjs[^]*flags: not checked/);
+    expect(report).toMatch(/plan: 2 planned, 1 flag\(s\); rolled back/);
+    const without = await planner(url, list.slice(0, 2), null).plan();
+    expect(without.lint).toEqual({ tool: null, reason: 'this run was given no SQL linter' });
+    expect(formatPlan(without)).toMatch(/plan: 1 planned, not linted; rolled back/);
   });
 });
 
