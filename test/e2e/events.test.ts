@@ -1,41 +1,31 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Database } from '../../lib/db';
 import { ApiCall, expectErrorShape } from '../helpers/api';
 import { ApiStack, startApiStack } from '../helpers/apiStack';
 import { buildUser, unique } from '../helpers/factories';
 import { tokenFor } from '../helpers/tokens';
+import { WebhookCapture } from '../helpers/webhookCapture';
 
 // Revocation and the history endpoints over HTTP, through serverless-offline.
 
-const codes: string[] = [];
-const webhook = http.createServer((req, res) => {
-  let body = '';
-  req.on('data', (d) => (body += d));
-  req.on('end', () => {
-    codes.push((JSON.parse(body) as { code: string }).code);
-    res.end('{}');
-  });
-});
+const webhook = new WebhookCapture();
 
 let stack: ApiStack;
 let db: Database;
 let api: ApiCall;
 
 beforeAll(async () => {
-  await new Promise<void>((r) => webhook.listen(0, '127.0.0.1', r));
+  const webhookUrl = await webhook.start();
   stack = await startApiStack({
     VERIFICATION_CODE_PEPPER: 'e2e-events-pepper-0123456789abcdef',
     CODE_DELIVERY: 'webhook',
-    CODE_WEBHOOK_URL: `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/deliver`,
+    CODE_WEBHOOK_URL: webhookUrl,
   });
   ({ db, api } = stack);
 }, 120_000);
 
 afterAll(async () => {
   await stack?.stop();
-  webhook.closeAllConnections();
-  await new Promise((r) => webhook.close(r));
+  await webhook.stop();
 });
 
 async function person(role: 'user' | 'staff' = 'user') {
@@ -55,7 +45,7 @@ describe('history and revocation over HTTP', () => {
     expect(
       (await api('POST', '/verification/codes', { token, body: { channel: 'email' } })).status,
     ).toBe(201);
-    const code = codes.at(-1) as string;
+    const code = webhook.codeFor(user.email as string);
     expect(
       (await api('POST', '/verification/verify', { token, body: { channel: 'email', code } }))
         .status,

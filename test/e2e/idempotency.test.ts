@@ -1,50 +1,34 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { QueryTypes } from 'sequelize';
 import type { Database } from '../../lib/db';
 import { ApiCall, ApiResponse, expectErrorShape } from '../helpers/api';
 import { ApiStack, startApiStack } from '../helpers/apiStack';
 import { buildUser, unique } from '../helpers/factories';
 import { tokenFor } from '../helpers/tokens';
+import { WebhookCapture } from '../helpers/webhookCapture';
 
 // Idempotency-Key over HTTP, through serverless-offline: the header, the
 // replay marker, the 400s for bad keys, and one key under concurrency. Every
 // delivery reaches the webhook receiver below, so a second delivery would show.
 
-interface Delivery {
-  channel: string;
-  destination: string;
-  code: string;
-}
-const delivered: Delivery[] = [];
-const webhook = http.createServer((req, res) => {
-  let body = '';
-  req.on('data', (d) => (body += d));
-  req.on('end', () => {
-    delivered.push(JSON.parse(body) as Delivery);
-    res.end('{}');
-  });
-});
+const webhook = new WebhookCapture();
 
 let stack: ApiStack;
 let db: Database;
 let api: ApiCall;
 
 beforeAll(async () => {
-  await new Promise<void>((r) => webhook.listen(0, '127.0.0.1', r));
-  const port = (webhook.address() as AddressInfo).port;
+  const webhookUrl = await webhook.start();
   stack = await startApiStack({
     VERIFICATION_CODE_PEPPER: 'e2e-idempotency-pepper-0123456789abcdef',
     CODE_DELIVERY: 'webhook',
-    CODE_WEBHOOK_URL: `http://127.0.0.1:${port}/deliver`,
+    CODE_WEBHOOK_URL: webhookUrl,
   });
   ({ db, api } = stack);
 }, 120_000);
 
 afterAll(async () => {
   await stack?.stop();
-  webhook.closeAllConnections();
-  await new Promise((r) => webhook.close(r));
+  await webhook.stop();
 });
 
 async function newUser(role: 'user' | 'staff' = 'user') {
@@ -53,7 +37,7 @@ async function newUser(role: 'user' | 'staff' = 'user') {
 }
 
 const withKey = (key: string) => ({ 'Idempotency-Key': key });
-const deliveriesTo = (email: string) => delivered.filter((d) => d.destination === email);
+const deliveriesTo = (email: string) => webhook.to(email);
 const replayed = (res: ApiResponse) => res.headers.get('idempotent-replayed');
 
 const codeRows = async (userId: number) =>
@@ -188,7 +172,7 @@ describe('Idempotency-Key on POST /verification/verify', () => {
   it('replays the 200 of a verify whose answer was lost (without a key the retry is 404)', async () => {
     const { user, token } = await newUser();
     await api('POST', '/verification/codes', { token, body: { channel: 'email' } });
-    const { code } = deliveriesTo(user.email as string).at(-1) as Delivery;
+    const { code } = deliveriesTo(user.email as string).at(-1) as { code: string };
 
     const body = { channel: 'email', code };
     const first = await api('POST', '/verification/verify', {
@@ -211,7 +195,7 @@ describe('Idempotency-Key on POST /verification/verify', () => {
   it('counts a retried wrong code once and replays its 422', async () => {
     const { user, token } = await newUser();
     await api('POST', '/verification/codes', { token, body: { channel: 'email' } });
-    const { code } = deliveriesTo(user.email as string).at(-1) as Delivery;
+    const { code } = deliveriesTo(user.email as string).at(-1) as { code: string };
     const wrong = code.replace(/^./, (d) => String((Number(d) + 1) % 10));
 
     const tries = [];

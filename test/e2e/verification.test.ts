@@ -1,5 +1,3 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { QueryTypes } from 'sequelize';
 import type { Database } from '../../lib/db';
 import type { User } from '../../models';
@@ -8,45 +6,7 @@ import { buildUser, unique } from '../helpers/factories';
 import type { OfflineServer } from '../helpers/offline';
 import { ApiStack, startApiStack } from '../helpers/apiStack';
 import { tokenFor } from '../helpers/tokens';
-
-interface Delivered {
-  channel: string;
-  destination: string;
-  code: string;
-  expiresAt: string;
-  locale: string;
-  subject?: string;
-  text: string;
-}
-
-/** A stand-in for the delivery provider: records each webhook call, or fails on demand. */
-class WebhookCapture {
-  delivered: Delivered[] = [];
-  failing = false;
-  private server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => (body += d));
-    req.on('end', () => {
-      this.delivered.push(JSON.parse(body) as Delivered);
-      res.statusCode = this.failing ? 500 : 200;
-      res.end('{}');
-    });
-  });
-  async start(): Promise<string> {
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/deliver`;
-  }
-  async stop() {
-    this.server.closeAllConnections();
-    await new Promise((r) => this.server.close(r));
-  }
-  /** The code most recently sent to `destination`. */
-  codeFor(destination: string): string {
-    const found = this.delivered.filter((d) => d.destination === destination).at(-1);
-    if (!found) throw new Error(`no code delivered to ${destination}`);
-    return found.code;
-  }
-}
+import { type Delivered, WebhookCapture } from '../helpers/webhookCapture';
 
 let stack: ApiStack;
 let db: Database;

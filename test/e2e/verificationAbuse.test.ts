@@ -1,11 +1,10 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { QueryTypes } from 'sequelize';
 import type { Database } from '../../lib/db';
 import { ApiCall, expectErrorShape } from '../helpers/api';
 import { buildUser, unique } from '../helpers/factories';
 import { ApiStack, startApiStack } from '../helpers/apiStack';
 import { tokenFor } from '../helpers/tokens';
+import { WebhookCapture } from '../helpers/webhookCapture';
 import type { VerificationStatus } from '../../models';
 
 // The abuse-resistance rules over HTTP, through serverless-offline, which sets
@@ -14,27 +13,19 @@ import type { VerificationStatus } from '../../models';
 
 const IP_LIMIT = 6;
 
-const delivered: { channel: string; destination: string }[] = [];
-const webhook = http.createServer((req, res) => {
-  let body = '';
-  req.on('data', (d) => (body += d));
-  req.on('end', () => {
-    delivered.push(JSON.parse(body) as { channel: string; destination: string });
-    res.end('{}');
-  });
-});
+const webhook = new WebhookCapture();
+const delivered = webhook.delivered;
 
 let stack: ApiStack;
 let db: Database;
 let api: ApiCall;
 
 beforeAll(async () => {
-  await new Promise<void>((r) => webhook.listen(0, '127.0.0.1', r));
-  const port = (webhook.address() as AddressInfo).port;
+  const webhookUrl = await webhook.start();
   stack = await startApiStack({
     VERIFICATION_CODE_PEPPER: 'e2e-abuse-pepper-0123456789abcdef',
     CODE_DELIVERY: 'webhook',
-    CODE_WEBHOOK_URL: `http://127.0.0.1:${port}/deliver`,
+    CODE_WEBHOOK_URL: webhookUrl,
     VERIFICATION_PHONE_COUNTRIES: 'US,FR',
     VERIFICATION_PHONE_SENDS_PER_HOUR_BY_COUNTRY: 'FR:2,*:1000',
     VERIFICATION_MAX_SENDS_PER_IP_PER_HOUR: String(IP_LIMIT),
@@ -44,8 +35,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
-  webhook.closeAllConnections();
-  await new Promise((r) => webhook.close(r));
+  await webhook.stop();
 });
 
 async function newUser(phone: string | null, verificationStatus?: VerificationStatus) {

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
 import { QueryTypes } from 'sequelize';
 import type { Database } from '../../lib/db';
 import { AppError } from '../../lib/errors';
@@ -20,6 +19,7 @@ import {
 import { verificationSettings } from '../../lib/verification/settings';
 import type { Channel, User } from '../../models';
 import { buildUser, unique } from '../helpers/factories';
+import { countStatements } from '../helpers/statements';
 import { openServiceDatabase, RecordingSender } from '../helpers/serviceHarness';
 import type { TestDatabase } from '../helpers/testDatabase';
 
@@ -466,24 +466,6 @@ describe('staff decisions with an Idempotency-Key', () => {
 });
 
 describe('database round trips with a key', () => {
-  async function countStatements(work: () => Promise<unknown>): Promise<number> {
-    let n = 0;
-    const original = pg.Client.prototype.query;
-    const spy = jest.spyOn(pg.Client.prototype, 'query').mockImplementation(function (
-      this: pg.Client,
-      ...args: unknown[]
-    ) {
-      n += 1;
-      return (original as (...a: unknown[]) => unknown).apply(this, args);
-    } as never);
-    try {
-      await work();
-    } finally {
-      spy.mockRestore();
-    }
-    return n;
-  }
-
   it('a send takes one more than without (4: BEGIN with the lock, write, answer with COMMIT, delivered); a verify the same 2', async () => {
     const deps = verificationDeps();
     const user = await newUser();

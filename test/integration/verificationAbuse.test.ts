@@ -1,4 +1,3 @@
-import pg from 'pg';
 import { QueryTypes } from 'sequelize';
 import type { Database } from '../../lib/db';
 import { AppError, HttpError, toHttpError } from '../../lib/errors';
@@ -7,6 +6,7 @@ import { issueCode, SendRequest, verifyCode } from '../../lib/verification/servi
 import { verificationSettings } from '../../lib/verification/settings';
 import type { Channel, VerificationStatus } from '../../models';
 import { buildUser, unique } from '../helpers/factories';
+import { countStatements } from '../helpers/statements';
 import { openServiceDatabase, RecordingSender } from '../helpers/serviceHarness';
 import type { TestDatabase } from '../helpers/testDatabase';
 
@@ -298,24 +298,6 @@ describe('budgets under concurrency', () => {
 });
 
 describe('database round trips', () => {
-  async function countStatements(work: () => Promise<unknown>): Promise<number> {
-    let n = 0;
-    const original = pg.Client.prototype.query;
-    const spy = jest.spyOn(pg.Client.prototype, 'query').mockImplementation(function (
-      this: pg.Client,
-      ...args: unknown[]
-    ) {
-      n += 1;
-      return (original as (...a: unknown[]) => unknown).apply(this, args);
-    } as never);
-    try {
-      await work();
-    } finally {
-      spy.mockRestore();
-    }
-    return n;
-  }
-
   it('a phone send takes 3 without budgets, 4 when a country budget or address limit applies', async () => {
     const day = START + 3 * 86_400_000;
     const plain = harness({}, day);
