@@ -1,31 +1,26 @@
 import type { Database } from '../../lib/db';
 import { ApiCall, expectErrorShape } from '../helpers/api';
-import { ApiStack, startApiStack } from '../helpers/apiStack';
+import { ApiStack, startApiStackWithWebhook } from '../helpers/apiStack';
 import { buildUser, unique } from '../helpers/factories';
 import { tokenFor } from '../helpers/tokens';
-import { WebhookCapture } from '../helpers/webhookCapture';
+import type { WebhookCapture } from '../helpers/webhookCapture';
 
 // Revocation and the history endpoints over HTTP, through serverless-offline.
 
-const webhook = new WebhookCapture();
-
-let stack: ApiStack;
+let stack: ApiStack & { webhook: WebhookCapture };
 let db: Database;
 let api: ApiCall;
+let webhook: WebhookCapture;
 
 beforeAll(async () => {
-  const webhookUrl = await webhook.start();
-  stack = await startApiStack({
+  stack = await startApiStackWithWebhook({
     VERIFICATION_CODE_PEPPER: 'e2e-events-pepper-0123456789abcdef',
-    CODE_DELIVERY: 'webhook',
-    CODE_WEBHOOK_URL: webhookUrl,
   });
-  ({ db, api } = stack);
+  ({ db, api, webhook } = stack);
 }, 120_000);
 
 afterAll(async () => {
   await stack?.stop();
-  await webhook.stop();
 });
 
 async function person(role: 'user' | 'staff' = 'user') {

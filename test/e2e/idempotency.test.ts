@@ -1,34 +1,29 @@
 import { QueryTypes } from 'sequelize';
 import type { Database } from '../../lib/db';
 import { ApiCall, ApiResponse, expectErrorShape } from '../helpers/api';
-import { ApiStack, startApiStack } from '../helpers/apiStack';
+import { ApiStack, startApiStackWithWebhook } from '../helpers/apiStack';
 import { buildUser, unique } from '../helpers/factories';
 import { tokenFor } from '../helpers/tokens';
-import { WebhookCapture } from '../helpers/webhookCapture';
+import type { WebhookCapture } from '../helpers/webhookCapture';
 
 // Idempotency-Key over HTTP, through serverless-offline: the header, the
 // replay marker, the 400s for bad keys, and one key under concurrency. Every
 // delivery reaches the webhook receiver below, so a second delivery would show.
 
-const webhook = new WebhookCapture();
-
-let stack: ApiStack;
+let stack: ApiStack & { webhook: WebhookCapture };
 let db: Database;
 let api: ApiCall;
+let webhook: WebhookCapture;
 
 beforeAll(async () => {
-  const webhookUrl = await webhook.start();
-  stack = await startApiStack({
+  stack = await startApiStackWithWebhook({
     VERIFICATION_CODE_PEPPER: 'e2e-idempotency-pepper-0123456789abcdef',
-    CODE_DELIVERY: 'webhook',
-    CODE_WEBHOOK_URL: webhookUrl,
   });
-  ({ db, api } = stack);
+  ({ db, api, webhook } = stack);
 }, 120_000);
 
 afterAll(async () => {
   await stack?.stop();
-  await webhook.stop();
 });
 
 async function newUser(role: 'user' | 'staff' = 'user') {

@@ -3,6 +3,7 @@ import { apiClient, ApiCall } from './api';
 import { OfflineServer, startOffline } from './offline';
 import { createTestDatabase, TestDatabase } from './testDatabase';
 import { TEST_JWT_SECRET } from './tokens';
+import { WebhookCapture } from './webhookCapture';
 
 /**
  * What an end-to-end test file stands on: a database of its own (migrated), a
@@ -42,6 +43,29 @@ export async function startApiStack(env: Record<string, string> = {}): Promise<A
       await server.stop();
       await db.sequelize.close();
       await testDb.drop();
+    },
+  };
+}
+
+/** startApiStack with codes delivered by webhook to a capture, stopped with the stack. */
+export async function startApiStackWithWebhook(
+  env: Record<string, string> = {},
+): Promise<ApiStack & { webhook: WebhookCapture }> {
+  const webhook = new WebhookCapture();
+  const url = await webhook.start();
+  let stack: ApiStack;
+  try {
+    stack = await startApiStack({ CODE_DELIVERY: 'webhook', CODE_WEBHOOK_URL: url, ...env });
+  } catch (err) {
+    await webhook.stop();
+    throw err;
+  }
+  return {
+    ...stack,
+    webhook,
+    async stop() {
+      await stack.stop();
+      await webhook.stop();
     },
   };
 }
