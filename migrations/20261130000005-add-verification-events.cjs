@@ -132,7 +132,9 @@ module.exports = {
     const q = (sql) => queryInterface.sequelize.query(sql);
     await q('DROP TRIGGER users_record_address_change ON users');
     await q('DROP FUNCTION users_record_address_change()');
-    await q('DROP FUNCTION verification_record_event(integer, integer, text, text, jsonb, timestamptz)');
+    await q(
+      'DROP FUNCTION verification_record_event(integer, integer, text, text, jsonb, timestamptz)',
+    );
     await q('DROP TABLE verification_event_outbox');
     await q('DROP TABLE verification_events');
     await q('DROP FUNCTION verification_events_append_only()');
