@@ -214,6 +214,17 @@ describeInBrowser('the staff console in Chromium', () => {
     w.problems.splice(0); // the refusal above is reported as a violation: it is the point
   });
 
+  it('refuses a token in the query string, removes it from the address and says it is exposed', async () => {
+    const { page } = await newPage();
+    // Not a real token: this one does reach the server's log.
+    await page.goto(`${stack.server.baseUrl}/console?token=exposed-token-value`);
+    await page.waitForSelector('#warnings .notice');
+    expect(await text(page, '#warnings')).toContain('treat it as exposed');
+    expect(page.url()).toBe(`${stack.server.baseUrl}/console`);
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    await waitForHeading(page, 'Sign in');
+  });
+
   it('the accessibility check finds serious problems where there are some', async () => {
     const { page } = await newPage();
     await page.setContent('<html><body><img src="data:,"><button></button></body></html>');
