@@ -82,12 +82,18 @@ export interface TestBrowser {
 /** Launches Chromium with a fresh profile, removed on close. */
 export async function launchBrowser(executablePath: string): Promise<TestBrowser> {
   const profile = mkdtempSync(path.join(os.tmpdir(), 'vs-chromium-'));
-  const browser = await puppeteer().launch({
-    executablePath,
-    headless: true,
-    args: [...CHROMIUM_ARGS, `--user-data-dir=${profile}`],
-    defaultViewport: { width: 1024, height: 720 },
-  });
+  let browser: Browser;
+  try {
+    browser = await puppeteer().launch({
+      executablePath,
+      headless: true,
+      args: [...CHROMIUM_ARGS, `--user-data-dir=${profile}`],
+      defaultViewport: { width: 1024, height: 720 },
+    });
+  } catch (err) {
+    rmSync(profile, { recursive: true, force: true });
+    throw err;
+  }
   return {
     browser,
     async close() {
