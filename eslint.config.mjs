@@ -35,6 +35,11 @@ export default tseslint.config(
     },
   },
   {
+    // The staff console's browser code.
+    files: ['console/src/**/*.ts'],
+    languageOptions: { globals: globals.browser },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: {
       'no-restricted-properties': [

@@ -21,6 +21,8 @@ const VERIFY_FUNCTIONS = ['verifyVerificationCode'];
 const API_SECRETS = ['DATABASE_URL', 'AUTH_JWT_SECRET'];
 /** The scheduled publisher of the event outbox: the database and the event bus. */
 const PUBLISH_FUNCTIONS = ['publishEvents'];
+/** The staff console's static page and assets: its logs, nothing else. */
+const CONSOLE_FUNCTIONS = ['console'];
 
 const sub = (template) => ({ 'Fn::Sub': template });
 const arnPrefix = (service) =>
@@ -299,6 +301,7 @@ module.exports = {
       ...SEND_FUNCTIONS,
       ...VERIFY_FUNCTIONS,
       ...PUBLISH_FUNCTIONS,
+      ...CONSOLE_FUNCTIONS,
     ];
     const apiFunctions = functions.filter((f) => !own.includes(f));
     return role(
@@ -350,6 +353,12 @@ module.exports = {
       ],
       Boolean(vpc),
     );
+  },
+
+  /** The role of the console function: its own logs; no secret, database or event bus. */
+  consoleRole: async (ctx) => {
+    const { stage, vpc } = await context(ctx);
+    return role([logStatement(stage, CONSOLE_FUNCTIONS)], Boolean(vpc));
   },
 
   /** The role of migrate, health and cleanupCodes: the database secret and their logs. */

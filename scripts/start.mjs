@@ -109,11 +109,18 @@ async function serve(databaseUrl) {
   const staffToken = env.AUTH_JWT_SECRET
     ? await devToken(demoStaffId)
     : '(AUTH_JWKS_URL is set: use your issuer)';
+  // The token rides in the fragment: the browser never sends it to the server,
+  // and the page moves it to the tab's sessionStorage at once.
+  const consoleUrl = env.AUTH_JWT_SECRET
+    ? `http://localhost:${port}/console#token=${staffToken}`
+    : `http://localhost:${port}/console (sign in with a staff token from your issuer)`;
   console.log(`
 demo user  id ${demoUserId} (demo@example.com, +12015550100):
   export USER_TOKEN=${userToken}
 demo staff id ${demoStaffId} (staff@example.com):
   export STAFF_TOKEN=${staffToken}
+staff console, signed in as the demo staff user:
+  ${consoleUrl}
 tokens last 12 hours; another user: npm run user -- --email <e>; another token: npm run token -- <userId>
 the database, for psql or sequelize-cli: npm run -s db:url
 codes are written to this console (CODE_DELIVERY=${env.CODE_DELIVERY})

@@ -111,6 +111,7 @@ describe('serverless package --stage prod (configured for production)', () => {
     }
     for (const role of [
       'ApiFunctionRole',
+      'ConsoleFunctionRole',
       'DatabaseFunctionRole',
       'SendCodeFunctionRole',
       'VerifyCodeFunctionRole',
@@ -294,6 +295,7 @@ describe('serverless package --stage prod (configured for production)', () => {
           .sort(),
       ).toEqual([
         'ApiFunctionRole',
+        'ConsoleFunctionRole',
         'DatabaseFunctionRole',
         'PublishEventsFunctionRole',
         'SendCodeFunctionRole',
@@ -303,6 +305,7 @@ describe('serverless package --stage prod (configured for production)', () => {
         expect(roleOf(name)).toBe('DatabaseFunctionRole');
       }
       expect(roleOf('PublishEvents')).toBe('PublishEventsFunctionRole');
+      expect(roleOf('Console')).toBe('ConsoleFunctionRole');
       expect(roleOf('IssueVerificationCode')).toBe('SendCodeFunctionRole');
       expect(roleOf('VerifyVerificationCode')).toBe('VerifyCodeFunctionRole');
       for (const name of ['StaffApprovalCreate', 'StaffApprovalApprove', 'GetMyVerification']) {
@@ -380,6 +383,22 @@ describe('serverless package --stage prod (configured for production)', () => {
         ).Variables;
         expect(vars.VERIFICATION_CODE_PEPPER_SECRET_ID).toBe('');
         expect(vars.DATABASE_URL_SECRET_ID).toBe('prod/verification/database');
+      }
+    });
+
+    it('lets the console function write its logs and nothing else: no secret, database or event', () => {
+      expect(statements('ConsoleFunctionRole')).toEqual([logs('console')]);
+      const vars = (
+        resources.ConsoleLambdaFunction?.Properties.Environment as {
+          Variables: Record<string, string>;
+        }
+      ).Variables;
+      for (const name of [
+        'DATABASE_URL_SECRET_ID',
+        'AUTH_JWT_SECRET_SECRET_ID',
+        'VERIFICATION_CODE_PEPPER_SECRET_ID',
+      ]) {
+        expect(vars[name]).toBe('');
       }
     });
 
