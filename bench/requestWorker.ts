@@ -9,15 +9,8 @@
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { Floor, FloorSettings } from './floor';
-import {
-  BENCH_JWT_SECRET,
-  BENCH_PEPPER,
-  functionEnv,
-  httpEvent,
-  lambdaContext,
-  tokenFor,
-} from './lib/events';
+import { BENCH_FLOOR_SETTINGS, Floor } from './floor';
+import { BENCH_PEPPER, functionEnv, httpEvent, lambdaContext, tokenFor } from './lib/events';
 import { KNOWN_CODE, putKnownCode } from './lib/databases';
 import { startRoundTripProxy } from './lib/roundTripProxy';
 import { elapsedMs, summarize, Summary } from './lib/stats';
@@ -50,18 +43,6 @@ export interface WorkerResult {
   timings: Record<string, Summary>;
   roundTrips: Record<string, RoundTrips>;
 }
-
-const floorSettings: FloorSettings = {
-  jwtSecret: BENCH_JWT_SECRET,
-  pepper: BENCH_PEPPER,
-  codeLength: 6,
-  ttlSeconds: 600,
-  maxAttempts: 5,
-  cooldownSeconds: 0,
-  maxPerHour: 1000,
-  maxPerDestinationPerHour: 10000,
-  maxFailedPerDay: 20,
-};
 
 interface Target {
   issue(userId: number, token: string): Promise<number>;
@@ -176,7 +157,7 @@ async function handlerTarget(
 async function floorTarget(url: string): Promise<Target> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
-  const floor = new Floor(client, floorSettings);
+  const floor = new Floor(client, BENCH_FLOOR_SETTINGS);
   return {
     async issue(_userId, token) {
       expectStatus('floor issue', 201, await floor.issue(issueEvent(token)));
