@@ -41,6 +41,7 @@ export interface RoundTrips {
 
 export interface WorkerResult {
   timings: Record<string, Summary>;
+  /** Round trips (only when countSamples > 0). */
   roundTrips: Record<string, RoundTrips>;
 }
 
@@ -251,7 +252,23 @@ async function main(): Promise<void> {
     }
   }
 
-  // Round trips, through the counting proxy, on the small database.
+  const result: WorkerResult = { timings: {}, roundTrips: {} };
+  for (const [key, values] of Object.entries(samples)) result.timings[key] = summarize(values);
+  if (input.countSamples > 0) {
+    result.roundTrips = await countRoundTrips(input, admins.small, tokens, staffToken);
+  }
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  process.exit(0);
+}
+
+/** Round trips, through the counting proxy, on the small database. */
+async function countRoundTrips(
+  input: WorkerInput,
+  admin: pg.Client,
+  tokens: Map<number, string>,
+  staffToken: string,
+): Promise<Record<string, RoundTrips>> {
+  const putCode = (userId: number) => putKnownCode(admin, BENCH_PEPPER, userId);
   const small = new URL(input.databases.small);
   const proxy = await startRoundTripProxy({
     host: small.hostname,
@@ -282,7 +299,7 @@ async function main(): Promise<void> {
       const token = tokens.get(user) ?? (await tokenFor(user));
       const verifyToken = tokens.get(verifyUser) ?? (await tokenFor(verifyUser));
       await count(`issue ${v.label}`, () => v.target.issue(user, token));
-      await putCode(admins.small, verifyUser);
+      await putCode(verifyUser);
       await count(`verify ${v.label}`, () => v.target.verify(verifyUser, verifyToken));
       if (v.target.list) await count(`list ${v.label}`, () => v.target.list!(staffToken));
       // The same with an Idempotency-Key (new keys: each request runs).
@@ -295,7 +312,7 @@ async function main(): Promise<void> {
         await count(`issue keyed ${v.label}`, () =>
           v.target.issueKeyed!(keyedToken, `bench-send-${i}`),
         );
-        await putCode(admins.small, keyedVerifyUser);
+        await putCode(keyedVerifyUser);
         await count(`verify keyed ${v.label}`, () =>
           v.target.verifyKeyed!(keyedVerifyToken, `bench-verify-${i}`),
         );
@@ -303,19 +320,17 @@ async function main(): Promise<void> {
     }
   }
 
-  const result: WorkerResult = { timings: {}, roundTrips: {} };
-  for (const [key, values] of Object.entries(samples)) result.timings[key] = summarize(values);
+  const roundTrips: Record<string, RoundTrips> = {};
   for (const key of new Set([...Object.keys(trips), ...Object.keys(reconnects)])) {
     const values = trips[key] ?? [];
     const sorted = [...values].sort((a, b) => a - b);
-    result.roundTrips[key] = {
+    roundTrips[key] = {
       median: sorted[Math.floor(sorted.length / 2)] ?? NaN,
       max: sorted[sorted.length - 1] ?? NaN,
       reconnects: reconnects[key] ?? 0,
     };
   }
-  process.stdout.write(`${JSON.stringify(result)}\n`);
-  process.exit(0);
+  return roundTrips;
 }
 
 main().catch((err: Error) => {
