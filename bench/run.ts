@@ -4,8 +4,8 @@
  * Prints figures and ratios measured side by side in one run against one
  * PostgreSQL (DATABASE_URL, or an embedded one started by scripts/with-db.mjs):
  * request cost against a pg floor (three runs, medians), round trips, cold
- * start against bare bundles, cost as data grows, and migrations on live
- * 1,000,000-row tables.
+ * start against bare bundles, cost as data grows, throughput with 1 to 16
+ * concurrent callers, and migrations on live 1,000,000-row tables.
  * `--quick` shrinks the data for development only; its figures are not the
  * issue's.
  */
@@ -41,8 +41,10 @@ import {
 import { BENCH_PEPPER, EventInput, functionEnv, httpEvent, tokenFor } from './lib/events';
 import { explainHotQueries, Plan } from './lib/explain';
 import { migrateUnderLoad } from './lib/liveMigration';
+import { compareScaling, usersNeeded } from './lib/scaling';
 import { median, medianWithRuns, ms, ratio } from './lib/stats';
 import type { WorkerInput, WorkerResult } from './requestWorker';
+import { LevelResult, measureThroughput, ThroughputResult } from './throughput';
 
 const quick = process.argv.includes('--quick');
 const SIZES = quick
@@ -60,6 +62,9 @@ const SIZES = quick
       warmup: 10,
       coldRuns: 3,
       countSamples: 5,
+      throughputWindowMs: 3_000,
+      throughputWindows: 4,
+      throughputWarmup: 5,
     }
   : {
       users: 100_000,
@@ -75,9 +80,14 @@ const SIZES = quick
       warmup: 30,
       coldRuns: 7,
       countSamples: 20,
+      throughputWindowMs: 10_000,
+      throughputWindows: 10,
+      throughputWarmup: 20,
     };
 /** The request-cost part runs this many times; its rows are the medians. */
 const REQUEST_COST_RUNS = 3;
+/** Concurrent callers of the throughput part. */
+const LEVELS = [1, 4, 16] as const;
 
 interface Row {
   section: string;
@@ -489,6 +499,141 @@ async function coldStart(work: string, db: BenchDatabase, handlers: Record<strin
   }
 }
 
+// ---- 5: throughput with more callers --------------------------------------------
+
+/** The throughput part on a database of its own (users only), after the others. */
+async function throughput(
+  work: string,
+  handlers: Record<string, string>,
+): Promise<ThroughputResult> {
+  const db = await createDatabase('throughput');
+  try {
+    await migrate(db.url);
+    await withClient(db.url, async (c) => {
+      await seedUsers(c, SIZES.users);
+      await c.query('VACUUM ANALYZE');
+    });
+    const files = {
+      send: (
+        await unzipBundle(
+          path.join(work, 'package', 'issueVerificationCode.zip'),
+          path.join(work, 'throughput', 'issueVerificationCode'),
+          handlers.issueVerificationCode as string,
+        )
+      ).file,
+      create: (
+        await unzipBundle(
+          path.join(work, 'package', 'staffApprovalCreate.zip'),
+          path.join(work, 'throughput', 'staffApprovalCreate'),
+          handlers.staffApprovalCreate as string,
+        )
+      ).file,
+    };
+    // Users 1..10 are staff; every caller gets a block of its own above them.
+    const firstUser = 11;
+    const usersPerCaller = Math.floor((SIZES.users - firstUser) / usersNeeded(1, 2, LEVELS));
+    return await measureThroughput({
+      databaseUrl: db.url,
+      files,
+      endpoints: ['send', 'create'],
+      levels: LEVELS,
+      windowMs: SIZES.throughputWindowMs,
+      windows: SIZES.throughputWindows,
+      firstUser,
+      usersPerCaller,
+      warmup: SIZES.throughputWarmup,
+    });
+  } finally {
+    await db.drop();
+  }
+}
+
+const ENDPOINT_NAMES = {
+  send: 'POST /verification/codes',
+  create: 'POST /staff-approval-requests',
+} as const;
+
+function reportThroughput({ levels: results, roundTrips }: ThroughputResult) {
+  const section = '5 throughput';
+  const levels = `${LEVELS.join(' / ')} callers`;
+  const at = (endpoint: string, variant: string) =>
+    LEVELS.map((l) => {
+      const r = results.find(
+        (x) => x.endpoint === endpoint && x.variant === variant && x.callers === l,
+      );
+      if (!r) throw new Error(`no throughput for ${endpoint} ${variant} ${l}`);
+      return r;
+    });
+  const rates = (rs: LevelResult[]) => new Map(rs.map((r) => [r.callers, r.rps]));
+  const rps = (rs: LevelResult[]) => rs.map((r) => r.rps.toFixed(0)).join(' / ');
+  const p50s = (rs: LevelResult[]) => `${rs.map((r) => r.p50Ms.toFixed(2)).join(' / ')} ms`;
+  for (const endpoint of ['send', 'create'] as const) {
+    const name = ENDPOINT_NAMES[endpoint];
+    const handler = at(endpoint, 'handler');
+    const floor = at(endpoint, 'floor');
+    const verdict = compareScaling(rates(handler), rates(floor));
+    rows.push({
+      section,
+      figure: `${name} requests/s at ${levels}: handler; floor`,
+      value: `${rps(handler)}; ${rps(floor)}`,
+      target: endpoint === 'create' ? '(info: the insert lock’s ceiling)' : '',
+    });
+    rows.push({
+      section,
+      figure: `${name} round trips (handler; floor)`,
+      value: `${roundTrips[`${endpoint} handler`]}; ${roundTrips[`${endpoint} floor`]}`,
+      target: '(info)',
+    });
+    rows.push({
+      section,
+      figure: `${name} latency p50 at ${levels}: handler; floor`,
+      value: `${p50s(handler)}; ${p50s(floor)}`,
+      target: '(info)',
+    });
+    if (endpoint === 'send') {
+      for (const [i, level] of LEVELS.entries()) {
+        const h = handler[i] as LevelResult;
+        const f = floor[i] as LevelResult;
+        const failed = h.failed + f.failed;
+        const ratioAt = verdict.ratios.get(level) as number;
+        rows.push({
+          section,
+          figure: `${name} handler/floor requests/s, ${level} caller${level === 1 ? '' : 's'} (failed requests of all sent)`,
+          value: `${ratio(ratioAt)} (${failed} of ${h.ok + f.ok + failed}${
+            (h.firstFailure ?? f.firstFailure) ? `; first: ${h.firstFailure ?? f.firstFailure}` : ''
+          })`,
+          target: '≥ 0.7×, none failed',
+          pass: ratioAt >= 0.7 && failed === 0,
+        });
+      }
+      rows.push({
+        section,
+        figure: `${name} gain from ${LEVELS[0]} to ${LEVELS.at(-1)} callers, handler / floor`,
+        value: `${ratio(verdict.relativeGain)} (handler ${ratio(verdict.handlerGain)}, floor ${ratio(verdict.floorGain)})`,
+        target: '≥ 0.8×',
+        pass: verdict.relativeGain >= 0.8,
+      });
+    } else {
+      const all = [...handler, ...floor];
+      const failed = all.reduce((n, r) => n + r.failed, 0);
+      const first = all.find((r) => r.firstFailure)?.firstFailure;
+      rows.push({
+        section,
+        figure: `${name} handler/floor requests/s at ${levels}; gain ${LEVELS[0]} → ${LEVELS.at(-1)} handler, floor`,
+        value: `${LEVELS.map((l) => ratio(verdict.ratios.get(l) as number)).join(' / ')}; ${ratio(verdict.handlerGain)}, ${ratio(verdict.floorGain)}`,
+        target: '(info)',
+      });
+      rows.push({
+        section,
+        figure: `${name} failed requests of all sent`,
+        value: `${failed} of ${all.reduce((n, r) => n + r.ok + r.failed, 0)}${first ? `; first: ${first}` : ''}`,
+        target: 'none',
+        pass: failed === 0,
+      });
+    }
+  }
+}
+
 // ---- main ---------------------------------------------------------------------------
 
 async function main() {
@@ -533,6 +678,12 @@ async function main() {
     }
 
     await timed('cold start', () => coldStart(work, small, handlers));
+
+    const tp = await timed(
+      `throughput at ${LEVELS.join(', ')} callers (${SIZES.throughputWindowMs / 1000} s per variant and level)`,
+      () => throughput(work, handlers),
+    );
+    reportThroughput(tp);
 
     const live = await timed('live database', async () => {
       const db = await createDatabase('live');
