@@ -224,6 +224,8 @@ async function main(): Promise<void> {
   const total = input.warmup + input.iterations;
   for (let i = 0; i < total; i += 1) {
     const measured = i >= input.warmup;
+    // Read by bench/run.ts for its progress line.
+    if (i % 10 === 0) process.stderr.write(`progress iteration ${i} of ${total}\n`);
     // Rotate the order so that no variant always runs first (or right after another).
     for (let k = 0; k < variants.length; k += 1) {
       const v = variants[(i + k) % variants.length] as (typeof variants)[number];
@@ -255,6 +257,7 @@ async function main(): Promise<void> {
   const result: WorkerResult = { timings: {}, roundTrips: {} };
   for (const [key, values] of Object.entries(samples)) result.timings[key] = summarize(values);
   if (input.countSamples > 0) {
+    process.stderr.write('progress round trips\n');
     result.roundTrips = await countRoundTrips(input, admins.small, tokens, staffToken);
   }
   process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -5,7 +5,8 @@
  * PostgreSQL (DATABASE_URL, or an embedded one started by scripts/with-db.mjs):
  * request cost against a pg floor (three runs, medians), round trips, cold
  * start against bare bundles, cost as data grows, throughput with 1 to 16
- * concurrent callers, and migrations on live 1,000,000-row tables.
+ * concurrent callers, and migrations on live 1,000,000-row tables. Progress
+ * goes to stderr, results to stdout.
  * `--quick` shrinks the data for development only; its figures are not the
  * issue's.
  */
@@ -41,6 +42,7 @@ import {
 import { BENCH_PEPPER, EventInput, functionEnv, httpEvent, tokenFor } from './lib/events';
 import { explainHotQueries, Plan } from './lib/explain';
 import { migrateUnderLoad } from './lib/liveMigration';
+import { Progress } from './lib/progress';
 import { compareScaling, usersNeeded } from './lib/scaling';
 import { median, medianWithRuns, ms, ratio } from './lib/stats';
 import type { WorkerInput, WorkerResult } from './requestWorker';
@@ -97,15 +99,26 @@ interface Row {
   pass?: boolean;
 }
 const rows: Row[] = [];
+const progress = new Progress();
 const log = (message: string) =>
-  console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
+  progress.note(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
 const fmtBytes = (b: number) => `${(b / 1024).toFixed(0)} KiB`;
 
-async function timed<T>(what: string, work: () => Promise<T>): Promise<T> {
+/** Runs one part: its progress on stderr while it runs, its time in the log after. */
+async function timed<T>(
+  what: string,
+  work: () => Promise<T>,
+  options: { progress?: boolean } = {},
+): Promise<T> {
   const t = Date.now();
-  const out = await work();
-  log(`${what}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
-  return out;
+  const shown = options.progress !== false;
+  if (shown) progress.begin(what);
+  try {
+    return await work();
+  } finally {
+    if (shown) progress.end();
+    log(`${what}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  }
 }
 
 async function seededDatabase(
@@ -126,15 +139,33 @@ async function seededDatabase(
   return db;
 }
 
-function runJson<T>(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<T> {
+/**
+ * Runs a child that prints one JSON line last. Its stderr lines that start
+ * with `progress ` go to `onProgress`; the rest are kept for the error.
+ */
+function runJson<T>(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  onProgress?: (detail: string) => void,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
+    let partial = '';
     child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
+    child.stderr.on('data', (d) => {
+      const lines = (partial + d).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        if (line.startsWith('progress ')) onProgress?.(line.slice('progress '.length));
+        else err += `${line}\n`;
+      }
+    });
     child.on('exit', (code) => {
       const last = out.trim().split('\n').pop() ?? '';
+      err += partial;
       if (code !== 0) return reject(new Error(`${args.join(' ')} exited ${code}: ${err}${out}`));
       try {
         resolve(JSON.parse(last) as T);
@@ -198,6 +229,7 @@ async function requestCost(
         process.execPath,
         [path.join(ROOT, 'node_modules', '.bin', 'tsx'), 'bench/requestWorker.ts', file],
         process.env,
+        (detail) => progress.update(`run ${run} of ${REQUEST_COST_RUNS}, ${detail}`),
       ),
     );
   }
@@ -508,6 +540,7 @@ async function throughput(
 ): Promise<ThroughputResult> {
   const db = await createDatabase('throughput');
   try {
+    progress.update('seeding users');
     await migrate(db.url);
     await withClient(db.url, async (c) => {
       await seedUsers(c, SIZES.users);
@@ -542,6 +575,7 @@ async function throughput(
       firstUser,
       usersPerCaller,
       warmup: SIZES.throughputWarmup,
+      onProgress: (detail) => progress.update(detail),
     });
   } finally {
     await db.drop();
@@ -647,7 +681,9 @@ async function main() {
       `sizes: ${JSON.stringify(SIZES)}${quick ? " (--quick: development sizes, not the issue's)" : ''}`,
     );
     // Packaging (a child process) and seeding (the server) overlap.
-    const packaging = timed('serverless package', () => packageService(work));
+    const packaging = timed('serverless package', () => packageService(work), {
+      progress: false,
+    });
     const small = await timed('small database', () =>
       seededDatabase('small', SIZES.smallCodes, SIZES.smallRequests, SIZES.smallEvents),
     );
@@ -656,7 +692,9 @@ async function main() {
       seededDatabase('large', SIZES.largeCodes, SIZES.largeRequests, SIZES.largeEvents),
     );
     dbs.push(large);
+    progress.begin('serverless package (started beside the seeding)');
     const packageDir = await packaging;
+    progress.end();
     const handlers = await handlersOf(packageDir);
 
     const requests = await timed(`request cost and growth (${REQUEST_COST_RUNS} runs)`, () =>
