@@ -43,7 +43,17 @@ export interface WorkerResult {
   timings: Record<string, Summary>;
   /** Round trips (only when countSamples > 0). */
   roundTrips: Record<string, RoundTrips>;
+  /** Every measured latency of the send and verify on the small database, for the charts. */
+  samples: Record<string, number[]>;
 }
+
+/** The latencies kept whole in WorkerResult.samples. */
+const SAMPLED = [
+  'issue handler small',
+  'issue floor small',
+  'verify handler small',
+  'verify floor small',
+] as const;
 
 interface Target {
   issue(userId: number, token: string): Promise<number>;
@@ -254,8 +264,9 @@ async function main(): Promise<void> {
     }
   }
 
-  const result: WorkerResult = { timings: {}, roundTrips: {} };
+  const result: WorkerResult = { timings: {}, roundTrips: {}, samples: {} };
   for (const [key, values] of Object.entries(samples)) result.timings[key] = summarize(values);
+  for (const key of SAMPLED) result.samples[key] = samples[key] ?? [];
   if (input.countSamples > 0) {
     process.stderr.write('progress round trips\n');
     result.roundTrips = await countRoundTrips(input, admins.small, tokens, staffToken);

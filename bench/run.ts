@@ -5,10 +5,10 @@
  * PostgreSQL (DATABASE_URL, or an embedded one started by scripts/with-db.mjs):
  * request cost against a pg floor (three runs, medians), round trips, cold
  * start against bare bundles, cost as data grows, throughput with 1 to 16
- * concurrent callers, and migrations on live 1,000,000-row tables. Progress
- * goes to stderr, results to stdout.
- * `--quick` shrinks the data for development only; its figures are not the
- * issue's.
+ * concurrent callers, and migrations on live 1,000,000-row tables; then writes
+ * the charts (docs/bench/*.svg). Progress goes to stderr, results to stdout.
+ * `--quick` shrinks the data and the times for development only; its figures
+ * are not the issue's, and its charts go to docs/bench/quick/ (not committed).
  */
 import { spawn } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -41,10 +41,12 @@ import {
 } from './lib/databases';
 import { BENCH_PEPPER, EventInput, functionEnv, httpEvent, tokenFor } from './lib/events';
 import { explainHotQueries, Plan } from './lib/explain';
-import { migrateUnderLoad } from './lib/liveMigration';
+import { LiveMigrationResult, migrateUnderLoad } from './lib/liveMigration';
+import { growthChart, latencyChart, stallChart, throughputChart } from './lib/charts';
 import { Progress } from './lib/progress';
 import { compareScaling, usersNeeded } from './lib/scaling';
 import { median, medianWithRuns, ms, ratio } from './lib/stats';
+import { writeCharts } from './lib/svg';
 import type { WorkerInput, WorkerResult } from './requestWorker';
 import { LevelResult, measureThroughput, ThroughputResult } from './throughput';
 
@@ -90,6 +92,7 @@ const SIZES = quick
 const REQUEST_COST_RUNS = 3;
 /** Concurrent callers of the throughput part. */
 const LEVELS = [1, 4, 16] as const;
+const CHART_DIR = path.join(ROOT, 'docs', 'bench', ...(quick ? ['quick'] : []));
 
 interface Row {
   section: string;
@@ -668,6 +671,75 @@ function reportThroughput({ levels: results, roundTrips }: ThroughputResult) {
   }
 }
 
+// ---- charts --------------------------------------------------------------------------
+
+async function charts(
+  requests: WorkerResult[],
+  tp: ThroughputResult,
+  live: { title: string; result: LiveMigrationResult }[],
+): Promise<string[]> {
+  const conditions = quick ? ' (--quick: development sizes)' : '';
+  const count = (n: number) => n.toLocaleString('en-US');
+  const samples = (key: string) => requests.flatMap((r) => r.samples[key] ?? []);
+  const latency = latencyChart(
+    (['issue', 'verify'] as const).flatMap((endpoint) =>
+      (['handler', 'floor'] as const).map((variant) => ({
+        endpoint: endpoint === 'issue' ? 'POST /verification/codes' : 'POST /verification/verify',
+        variant,
+        valuesMs: samples(`${endpoint} ${variant} small`),
+      })),
+    ),
+    `every measured request of ${requests.length} runs of ${SIZES.iterations}, small database${conditions}`,
+  );
+  const throughputSpec = throughputChart(
+    tp.levels.map((r) => ({
+      endpoint: ENDPOINT_NAMES[r.endpoint],
+      variant: r.variant,
+      callers: r.callers,
+      rps: r.rps,
+    })),
+    [
+      `${SIZES.throughputWindowMs / 1000} s per variant and level in ${SIZES.throughputWindows} alternating windows;`,
+      `each caller a process with its own pool, one request at a time${conditions}`,
+    ],
+  );
+  const growth = growthChart(
+    (
+      [
+        ['issue', 'send'],
+        ['verify', 'verify'],
+        ['list', 'pending list'],
+        ['history', 'history'],
+      ] as const
+    ).flatMap(([key, endpoint]) =>
+      (['small', 'large'] as const).map((size) => ({
+        endpoint,
+        size,
+        p50Ms: median(requests.map((r) => r.timings[`${key} handler ${size}`]?.p50 ?? NaN)),
+      })),
+    ),
+    [
+      `small → large: codes ${count(SIZES.smallCodes)} → ${count(SIZES.largeCodes)}, staff requests ${count(SIZES.smallRequests)} → ${count(SIZES.largeRequests)},`,
+      `events ${count(SIZES.smallEvents)} → ${count(SIZES.largeEvents)}; median of ${requests.length} runs${conditions}`,
+    ],
+  );
+  const stalls = stallChart(
+    live.map(({ title, result }) => ({
+      title,
+      statements: result.timeline,
+      migrateEndMs: result.processMs,
+      targetMs: 200,
+    })),
+    `every statement of the writer; dashed: the migrate process starts and ends${conditions}`,
+  );
+  return writeCharts(CHART_DIR, {
+    latency,
+    throughput: throughputSpec,
+    growth,
+    'migration-stalls': stalls,
+  });
+}
+
 // ---- main ---------------------------------------------------------------------------
 
 async function main() {
@@ -787,8 +859,16 @@ async function main() {
       pass: m3.longestStallMs < 200,
     });
 
+    const chartFiles = await timed('charts', () =>
+      charts(requests, tp, [
+        { title: `migration 2 on ${SIZES.liveUsers.toLocaleString('en-US')} users`, result: m },
+        { title: `migration 3 on ${SIZES.liveCodes.toLocaleString('en-US')} codes`, result: m3 },
+      ]),
+    );
+
     printPlans(plans);
     printTable();
+    console.log(`\nCharts: ${chartFiles.map((f) => path.relative(ROOT, f)).join(', ')}`);
     const seconds = (Date.now() - started) / 1000;
     console.log(
       `\nTotal ${seconds.toFixed(0)} s${quick ? ' (--quick)' : ''}; target < 600 s: ${seconds < 600 ? 'PASS' : 'FAIL'}`,
