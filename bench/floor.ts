@@ -6,11 +6,14 @@
  * and moves the status in one statement). It checks the same bearer token
  * (jose, HS256) and the same HMAC, so the handler/floor ratio is what the
  * handler adds on top: Sequelize, zod, the HTTP wrapper, the logger.
+ * POST /staff-approval-requests (a caller filing about themself), for the
+ * throughput part, takes the same transaction-scoped insert lock as the service.
  */
 import { createHmac, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
 import { jwtVerify } from 'jose';
 import pg from 'pg';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { BENCH_JWT_SECRET, BENCH_PEPPER } from './lib/events';
 
 export interface FloorSettings {
   jwtSecret: string;
@@ -23,7 +26,23 @@ export interface FloorSettings {
   maxPerDestinationPerHour: number;
   /** Wrong codes per user and channel in 24 hours before sends and verifies stop. */
   maxFailedPerDay: number;
+  /** Pending staff approval requests about one user (the bounded queue). */
+  maxPendingPerUser: number;
 }
+
+/** The limits of functionEnv (bench/lib/events.ts), for the floor. */
+export const BENCH_FLOOR_SETTINGS: FloorSettings = {
+  jwtSecret: BENCH_JWT_SECRET,
+  pepper: BENCH_PEPPER,
+  codeLength: 6,
+  ttlSeconds: 600,
+  maxAttempts: 5,
+  cooldownSeconds: 0,
+  maxPerHour: 1000,
+  maxPerDestinationPerHour: 10000,
+  maxFailedPerDay: 20,
+  maxPendingPerUser: 1000,
+};
 
 interface Reply {
   statusCode: number;
@@ -125,6 +144,40 @@ const ATTEMPT = `
   WHERE id = $1 AND consumed_at IS NULL AND superseded_at IS NULL
     AND attempts < max_attempts AND expires_at > $2::timestamptz
   RETURNING attempts, max_attempts`;
+
+// The service's insert lock and bounded waits (lib/staffApprovals/create.ts),
+// with the caller's user row (the handler authenticates by it) read before the
+// lock: one round trip, the user id written in.
+const INSERT_LOCK_KEY = 742_001_113;
+const createBegin = (userId: number) => `BEGIN;
+  SELECT set_config('lock_timeout', '5000', true),
+         set_config('idle_in_transaction_session_timeout', '10000', true);
+  SELECT role FROM users WHERE id = ${Number(userId)};
+  SELECT pg_advisory_xact_lock(${INSERT_LOCK_KEY})`;
+
+// Under the lock: the row after every committed one (created_at), only while the
+// user's pending queue has room, and its approval_requested event with the
+// outbox row; older_pending reads the snapshot before this statement's own row.
+const CREATE = `
+  WITH r AS (
+    INSERT INTO staff_approval_requests
+      (id, user_id, requested_by, request_type, details, status, created_at, updated_at)
+    SELECT gen_random_uuid(), $1, $1, $2, $3::jsonb, 'pending', t.at, t.at
+    FROM (SELECT GREATEST($4::timestamptz,
+            (SELECT max(created_at) + interval '1 microsecond' FROM staff_approval_requests)) AS at) t
+    WHERE (SELECT count(*) FROM staff_approval_requests
+           WHERE user_id = $1 AND status = 'pending') < $5::int
+    RETURNING id, user_id, requested_by, request_type, details, status, created_at, updated_at
+  )
+  SELECT r.*,
+         EXISTS (SELECT 1 FROM verification_event_outbox
+                 WHERE user_id = $1 AND published_at IS NULL) AS older_pending,
+         verification_record_event($1::int, NULL::int, 'approval_requested', NULL::text,
+           jsonb_build_object('requestId', r.id, 'requestType', r.request_type),
+           $4::timestamptz) AS message
+  FROM r`;
+
+const REQUEST_TYPE = /^[a-z][a-z0-9_]{2,63}$/;
 
 function hmac(pepper: string, parts: (string | number)[]): string {
   return createHmac('sha256', pepper)
@@ -242,6 +295,61 @@ export class Floor {
   private async rollback(r: Reply): Promise<Reply> {
     await this.client.query('ROLLBACK');
     return r;
+  }
+
+  /** POST /staff-approval-requests about the caller themself (no userId in the body). */
+  async create(event: APIGatewayProxyEventV2): Promise<Reply> {
+    const userId = await this.userId(event);
+    if (!userId) return fail(401, 'unauthorized');
+    const body = this.body(event);
+    const requestType = body?.requestType;
+    const details = body?.details ?? {};
+    if (typeof requestType !== 'string' || !REQUEST_TYPE.test(requestType)) {
+      return fail(400, 'invalid_request');
+    }
+    if (typeof details !== 'object' || details === null || Array.isArray(details)) {
+      return fail(400, 'invalid_request');
+    }
+    const now = new Date();
+    const c = this.client;
+    try {
+      const begun = (await c.query(createBegin(userId))) as unknown as pg.QueryResult[];
+      if (!begun[2]?.rows[0]) return await this.rollback(fail(401, 'unauthorized'));
+      const row = (
+        await c.query(CREATE, [
+          userId,
+          requestType,
+          JSON.stringify(details),
+          now.toISOString(),
+          this.settings.maxPendingPerUser,
+        ])
+      ).rows[0];
+      if (!row) return await this.rollback(fail(409, 'too_many_pending'));
+      await c.query('COMMIT');
+      // Published right after the commit (a log line at the bench's log level:
+      // nothing printed), then marked, as the service does.
+      const message = row.message as { detail: { eventId: string } } | null;
+      if (message && !row.older_pending) {
+        await c.query(MARK_PUBLISHED, [[message.detail.eventId], now.toISOString()]);
+      }
+      return reply(201, {
+        id: row.id,
+        userId: row.user_id,
+        requestedBy: row.requested_by,
+        requestType: row.request_type,
+        details: row.details,
+        status: row.status,
+        reviewedBy: null,
+        reviewedAt: null,
+        reviewNote: null,
+        createdAt: row.created_at.toISOString(),
+        updatedAt: row.updated_at.toISOString(),
+      });
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      if ((err as { code?: string }).code === '55P03') return fail(503, 'service_unavailable');
+      throw err;
+    }
   }
 
   async verify(event: APIGatewayProxyEventV2): Promise<Reply> {

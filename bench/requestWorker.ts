@@ -9,15 +9,8 @@
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { Floor, FloorSettings } from './floor';
-import {
-  BENCH_JWT_SECRET,
-  BENCH_PEPPER,
-  functionEnv,
-  httpEvent,
-  lambdaContext,
-  tokenFor,
-} from './lib/events';
+import { BENCH_FLOOR_SETTINGS, Floor } from './floor';
+import { BENCH_PEPPER, functionEnv, httpEvent, lambdaContext, tokenFor } from './lib/events';
 import { KNOWN_CODE, putKnownCode } from './lib/databases';
 import { startRoundTripProxy } from './lib/roundTripProxy';
 import { elapsedMs, summarize, Summary } from './lib/stats';
@@ -48,20 +41,19 @@ export interface RoundTrips {
 
 export interface WorkerResult {
   timings: Record<string, Summary>;
+  /** Round trips (only when countSamples > 0). */
   roundTrips: Record<string, RoundTrips>;
+  /** Every measured latency of the send and verify on the small database, for the charts. */
+  samples: Record<string, number[]>;
 }
 
-const floorSettings: FloorSettings = {
-  jwtSecret: BENCH_JWT_SECRET,
-  pepper: BENCH_PEPPER,
-  codeLength: 6,
-  ttlSeconds: 600,
-  maxAttempts: 5,
-  cooldownSeconds: 0,
-  maxPerHour: 1000,
-  maxPerDestinationPerHour: 10000,
-  maxFailedPerDay: 20,
-};
+/** The latencies kept whole in WorkerResult.samples. */
+const SAMPLED = [
+  'issue handler small',
+  'issue floor small',
+  'verify handler small',
+  'verify floor small',
+] as const;
 
 interface Target {
   issue(userId: number, token: string): Promise<number>;
@@ -176,7 +168,7 @@ async function handlerTarget(
 async function floorTarget(url: string): Promise<Target> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
-  const floor = new Floor(client, floorSettings);
+  const floor = new Floor(client, BENCH_FLOOR_SETTINGS);
   return {
     async issue(_userId, token) {
       expectStatus('floor issue', 201, await floor.issue(issueEvent(token)));
@@ -242,6 +234,8 @@ async function main(): Promise<void> {
   const total = input.warmup + input.iterations;
   for (let i = 0; i < total; i += 1) {
     const measured = i >= input.warmup;
+    // Read by bench/run.ts for its progress line.
+    if (i % 10 === 0) process.stderr.write(`progress iteration ${i} of ${total}\n`);
     // Rotate the order so that no variant always runs first (or right after another).
     for (let k = 0; k < variants.length; k += 1) {
       const v = variants[(i + k) % variants.length] as (typeof variants)[number];
@@ -270,7 +264,25 @@ async function main(): Promise<void> {
     }
   }
 
-  // Round trips, through the counting proxy, on the small database.
+  const result: WorkerResult = { timings: {}, roundTrips: {}, samples: {} };
+  for (const [key, values] of Object.entries(samples)) result.timings[key] = summarize(values);
+  for (const key of SAMPLED) result.samples[key] = samples[key] ?? [];
+  if (input.countSamples > 0) {
+    process.stderr.write('progress round trips\n');
+    result.roundTrips = await countRoundTrips(input, admins.small, tokens, staffToken);
+  }
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  process.exit(0);
+}
+
+/** Round trips, through the counting proxy, on the small database. */
+async function countRoundTrips(
+  input: WorkerInput,
+  admin: pg.Client,
+  tokens: Map<number, string>,
+  staffToken: string,
+): Promise<Record<string, RoundTrips>> {
+  const putCode = (userId: number) => putKnownCode(admin, BENCH_PEPPER, userId);
   const small = new URL(input.databases.small);
   const proxy = await startRoundTripProxy({
     host: small.hostname,
@@ -301,7 +313,7 @@ async function main(): Promise<void> {
       const token = tokens.get(user) ?? (await tokenFor(user));
       const verifyToken = tokens.get(verifyUser) ?? (await tokenFor(verifyUser));
       await count(`issue ${v.label}`, () => v.target.issue(user, token));
-      await putCode(admins.small, verifyUser);
+      await putCode(verifyUser);
       await count(`verify ${v.label}`, () => v.target.verify(verifyUser, verifyToken));
       if (v.target.list) await count(`list ${v.label}`, () => v.target.list!(staffToken));
       // The same with an Idempotency-Key (new keys: each request runs).
@@ -314,7 +326,7 @@ async function main(): Promise<void> {
         await count(`issue keyed ${v.label}`, () =>
           v.target.issueKeyed!(keyedToken, `bench-send-${i}`),
         );
-        await putCode(admins.small, keyedVerifyUser);
+        await putCode(keyedVerifyUser);
         await count(`verify keyed ${v.label}`, () =>
           v.target.verifyKeyed!(keyedVerifyToken, `bench-verify-${i}`),
         );
@@ -322,19 +334,17 @@ async function main(): Promise<void> {
     }
   }
 
-  const result: WorkerResult = { timings: {}, roundTrips: {} };
-  for (const [key, values] of Object.entries(samples)) result.timings[key] = summarize(values);
+  const roundTrips: Record<string, RoundTrips> = {};
   for (const key of new Set([...Object.keys(trips), ...Object.keys(reconnects)])) {
     const values = trips[key] ?? [];
     const sorted = [...values].sort((a, b) => a - b);
-    result.roundTrips[key] = {
+    roundTrips[key] = {
       median: sorted[Math.floor(sorted.length / 2)] ?? NaN,
       max: sorted[sorted.length - 1] ?? NaN,
       reconnects: reconnects[key] ?? 0,
     };
   }
-  process.stdout.write(`${JSON.stringify(result)}\n`);
-  process.exit(0);
+  return roundTrips;
 }
 
 main().catch((err: Error) => {

@@ -3,10 +3,12 @@
  *
  * Prints figures and ratios measured side by side in one run against one
  * PostgreSQL (DATABASE_URL, or an embedded one started by scripts/with-db.mjs):
- * request cost against a pg floor, round trips, cold start against bare bundles,
- * cost as data grows, and migration 2 on a live 1,000,000-row users table.
- * `--quick` shrinks the data for development only; its figures are not the
- * issue's.
+ * request cost against a pg floor (three runs, medians), round trips, cold
+ * start against bare bundles, cost as data grows, throughput with 1 to 16
+ * concurrent callers, and migrations on live 1,000,000-row tables; then writes
+ * the charts (docs/bench/*.svg). Progress goes to stderr, results to stdout.
+ * `--quick` shrinks the data and the times for development only; its figures
+ * are not the issue's, and its charts go to docs/bench/quick/ (not committed).
  */
 import { spawn } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -39,9 +41,14 @@ import {
 } from './lib/databases';
 import { BENCH_PEPPER, EventInput, functionEnv, httpEvent, tokenFor } from './lib/events';
 import { explainHotQueries, Plan } from './lib/explain';
-import { migrateUnderLoad } from './lib/liveMigration';
-import { median, ms, ratio } from './lib/stats';
+import { LiveMigrationResult, migrateUnderLoad } from './lib/liveMigration';
+import { growthChart, latencyChart, stallChart, throughputChart } from './lib/charts';
+import { Progress } from './lib/progress';
+import { compareScaling, usersNeeded } from './lib/scaling';
+import { median, medianWithRuns, ms, ratio } from './lib/stats';
+import { writeCharts } from './lib/svg';
 import type { WorkerInput, WorkerResult } from './requestWorker';
+import { LevelResult, measureThroughput, ThroughputResult } from './throughput';
 
 const quick = process.argv.includes('--quick');
 const SIZES = quick
@@ -59,6 +66,9 @@ const SIZES = quick
       warmup: 10,
       coldRuns: 3,
       countSamples: 5,
+      throughputWindowMs: 3_000,
+      throughputWindows: 4,
+      throughputWarmup: 5,
     }
   : {
       users: 100_000,
@@ -74,7 +84,15 @@ const SIZES = quick
       warmup: 30,
       coldRuns: 7,
       countSamples: 20,
+      throughputWindowMs: 10_000,
+      throughputWindows: 10,
+      throughputWarmup: 20,
     };
+/** The request-cost part runs this many times; its rows are the medians. */
+const REQUEST_COST_RUNS = 3;
+/** Concurrent callers of the throughput part. */
+const LEVELS = [1, 4, 16] as const;
+const CHART_DIR = path.join(ROOT, 'docs', 'bench', ...(quick ? ['quick'] : []));
 
 interface Row {
   section: string;
@@ -84,15 +102,26 @@ interface Row {
   pass?: boolean;
 }
 const rows: Row[] = [];
+const progress = new Progress();
 const log = (message: string) =>
-  console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
+  progress.note(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
 const fmtBytes = (b: number) => `${(b / 1024).toFixed(0)} KiB`;
 
-async function timed<T>(what: string, work: () => Promise<T>): Promise<T> {
+/** Runs one part: its progress on stderr while it runs, its time in the log after. */
+async function timed<T>(
+  what: string,
+  work: () => Promise<T>,
+  options: { progress?: boolean } = {},
+): Promise<T> {
   const t = Date.now();
-  const out = await work();
-  log(`${what}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
-  return out;
+  const shown = options.progress !== false;
+  if (shown) progress.begin(what);
+  try {
+    return await work();
+  } finally {
+    if (shown) progress.end();
+    log(`${what}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  }
 }
 
 async function seededDatabase(
@@ -113,15 +142,33 @@ async function seededDatabase(
   return db;
 }
 
-function runJson<T>(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<T> {
+/**
+ * Runs a child that prints one JSON line last. Its stderr lines that start
+ * with `progress ` go to `onProgress`; the rest are kept for the error.
+ */
+function runJson<T>(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  onProgress?: (detail: string) => void,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
+    let partial = '';
     child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
+    child.stderr.on('data', (d) => {
+      const lines = (partial + d).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        if (line.startsWith('progress ')) onProgress?.(line.slice('progress '.length));
+        else err += `${line}\n`;
+      }
+    });
     child.on('exit', (code) => {
       const last = out.trim().split('\n').pop() ?? '';
+      err += partial;
       if (code !== 0) return reject(new Error(`${args.join(' ')} exited ${code}: ${err}${out}`));
       try {
         resolve(JSON.parse(last) as T);
@@ -134,12 +181,17 @@ function runJson<T>(command: string, args: string[], env: NodeJS.ProcessEnv): Pr
 
 // ---- 1 and 3: request cost, round trips, growth --------------------------------
 
+/**
+ * The request-cost loop, REQUEST_COST_RUNS times, each in a fresh process
+ * (fresh handler modules and pools); round trips are counted in the first run
+ * only (they do not vary).
+ */
 async function requestCost(
   work: string,
   small: BenchDatabase,
   large: BenchDatabase,
   bundles: Record<string, string>,
-) {
+): Promise<WorkerResult[]> {
   const unzip = async (copy: string) => {
     const files: Record<string, string> = {};
     for (const [key, fn] of [
@@ -168,52 +220,65 @@ async function requestCost(
       count: await unzip('count'),
     },
   };
-  const file = path.join(work, 'worker-input.json');
-  await writeFile(file, JSON.stringify(input));
-  return runJson<WorkerResult>(
-    process.execPath,
-    [path.join(ROOT, 'node_modules', '.bin', 'tsx'), 'bench/requestWorker.ts', file],
-    process.env,
-  );
+  const results: WorkerResult[] = [];
+  for (let run = 1; run <= REQUEST_COST_RUNS; run += 1) {
+    const file = path.join(work, `worker-input-${run}.json`);
+    await writeFile(
+      file,
+      JSON.stringify({ ...input, countSamples: run === 1 ? input.countSamples : 0 }),
+    );
+    results.push(
+      await runJson<WorkerResult>(
+        process.execPath,
+        [path.join(ROOT, 'node_modules', '.bin', 'tsx'), 'bench/requestWorker.ts', file],
+        process.env,
+        (detail) => progress.update(`run ${run} of ${REQUEST_COST_RUNS}, ${detail}`),
+      ),
+    );
+  }
+  return results;
 }
 
-function reportRequests(r: WorkerResult) {
-  const t = r.timings;
-  const get = (key: string) => {
-    const s = t[key];
+/** Section 1 and the growth rows of section 3: medians of the runs, with each run's value. */
+function reportRequests(runs: WorkerResult[]) {
+  const get = (r: WorkerResult, key: string) => {
+    const s = r.timings[key];
     if (!s) throw new Error(`no timings for ${key}`);
     return s;
   };
+  /** One value per run. */
+  const each = (f: (r: WorkerResult) => number) => runs.map(f);
+  const n = runs.length;
   for (const endpoint of ['issue', 'verify'] as const) {
     const name = endpoint === 'issue' ? 'POST /verification/codes' : 'POST /verification/verify';
-    const h = get(`${endpoint} handler small`);
-    const f = get(`${endpoint} floor small`);
+    const h = (r: WorkerResult) => get(r, `${endpoint} handler small`);
+    const f = (r: WorkerResult) => get(r, `${endpoint} floor small`);
     rows.push({
       section: '1 request cost',
-      figure: `${name} handler p50 / p95`,
-      value: `${ms(h.p50)} / ${ms(h.p95)}`,
+      figure: `${name} handler p50 / p95 (median of ${n} runs)`,
+      value: `${ms(median(each((r) => h(r).p50)))} / ${ms(median(each((r) => h(r).p95)))}`,
       target: '',
     });
     rows.push({
       section: '1 request cost',
-      figure: `${name} floor (pg) p50 / p95`,
-      value: `${ms(f.p50)} / ${ms(f.p95)}`,
+      figure: `${name} floor (pg) p50 / p95 (median of ${n} runs)`,
+      value: `${ms(median(each((r) => f(r).p50)))} / ${ms(median(each((r) => f(r).p95)))}`,
       target: '',
     });
-    rows.push({
-      section: '1 request cost',
-      figure: `${name} handler/floor p50`,
-      value: ratio(h.p50 / f.p50),
-      target: '≤ 1.5×',
-      pass: h.p50 / f.p50 <= 1.5,
-    });
-    rows.push({
-      section: '1 request cost',
-      figure: `${name} handler/floor p95`,
-      value: ratio(h.p95 / f.p95),
-      target: '≤ 1.5×',
-      pass: h.p95 / f.p95 <= 1.5,
-    });
+    for (const p of ['p50', 'p95'] as const) {
+      const ratios = each((r) => h(r)[p] / f(r)[p]);
+      rows.push({
+        section: '1 request cost',
+        figure: `${name} handler/floor ${p}: median of ${n} runs (each run)`,
+        value: medianWithRuns(ratios, ratio),
+        target: '≤ 1.5×',
+        pass: median(ratios) <= 1.5,
+      });
+    }
+  }
+  const r = runs[0] as WorkerResult;
+  for (const endpoint of ['issue', 'verify'] as const) {
+    const name = endpoint === 'issue' ? 'POST /verification/codes' : 'POST /verification/verify';
     const rt = r.roundTrips[`${endpoint} handler`];
     const rf = r.roundTrips[`${endpoint} floor`];
     rows.push({
@@ -251,8 +316,8 @@ function reportRequests(r: WorkerResult) {
     ['list', 'GET /staff-approval-requests pending page'],
     ['history', 'GET /users/{id}/verification/events first page'],
   ] as const) {
-    const s = get(`${endpoint} handler small`);
-    const l = get(`${endpoint} handler large`);
+    const s = (r: WorkerResult) => get(r, `${endpoint} handler small`);
+    const l = (r: WorkerResult) => get(r, `${endpoint} handler large`);
     const sizes =
       endpoint === 'list'
         ? `${SIZES.smallRequests} → ${SIZES.largeRequests} requests`
@@ -261,30 +326,38 @@ function reportRequests(r: WorkerResult) {
           : `${SIZES.smallCodes} → ${SIZES.largeCodes} codes`;
     rows.push({
       section: '3 growth',
-      figure: `${name} handler p50 small / large (${sizes})`,
-      value: `${ms(s.p50)} / ${ms(l.p50)}`,
+      figure: `${name} handler p50 small / large (${sizes}; median of ${n} runs)`,
+      value: `${ms(median(each((r) => s(r).p50)))} / ${ms(median(each((r) => l(r).p50)))}`,
       target: '',
     });
+    const p50s = each((r) => l(r).p50 / s(r).p50);
     rows.push({
       section: '3 growth',
-      figure: `${name} large/small p50`,
-      value: ratio(l.p50 / s.p50),
+      figure: `${name} large/small p50: median of ${n} runs (each run)`,
+      value: medianWithRuns(p50s, ratio),
       target: '≤ 1.2×',
-      pass: l.p50 / s.p50 <= 1.2,
+      pass: median(p50s) <= 1.2,
     });
     rows.push({
       section: '3 growth',
-      figure: `${name} large/small p95`,
-      value: ratio(l.p95 / s.p95),
+      figure: `${name} large/small p95: median of ${n} runs (each run)`,
+      value: medianWithRuns(
+        each((r) => l(r).p95 / s(r).p95),
+        ratio,
+      ),
       target: '(info)',
     });
     if (endpoint === 'issue' || endpoint === 'verify') {
-      const fs = get(`${endpoint} floor small`);
-      const fl = get(`${endpoint} floor large`);
       rows.push({
         section: '3 growth',
-        figure: `${name} floor large/small p50`,
-        value: ratio(fl.p50 / fs.p50),
+        figure: `${name} floor large/small p50: median of ${n} runs`,
+        value: ratio(
+          median(
+            each(
+              (r) => get(r, `${endpoint} floor large`).p50 / get(r, `${endpoint} floor small`).p50,
+            ),
+          ),
+        ),
         target: '(info)',
       });
     }
@@ -461,6 +534,212 @@ async function coldStart(work: string, db: BenchDatabase, handlers: Record<strin
   }
 }
 
+// ---- 5: throughput with more callers --------------------------------------------
+
+/** The throughput part on a database of its own (users only), after the others. */
+async function throughput(
+  work: string,
+  handlers: Record<string, string>,
+): Promise<ThroughputResult> {
+  const db = await createDatabase('throughput');
+  try {
+    progress.update('seeding users');
+    await migrate(db.url);
+    await withClient(db.url, async (c) => {
+      await seedUsers(c, SIZES.users);
+      await c.query('VACUUM ANALYZE');
+    });
+    const files = {
+      send: (
+        await unzipBundle(
+          path.join(work, 'package', 'issueVerificationCode.zip'),
+          path.join(work, 'throughput', 'issueVerificationCode'),
+          handlers.issueVerificationCode as string,
+        )
+      ).file,
+      create: (
+        await unzipBundle(
+          path.join(work, 'package', 'staffApprovalCreate.zip'),
+          path.join(work, 'throughput', 'staffApprovalCreate'),
+          handlers.staffApprovalCreate as string,
+        )
+      ).file,
+    };
+    // Users 1..10 are staff; every caller gets a block of its own above them.
+    const firstUser = 11;
+    const usersPerCaller = Math.floor((SIZES.users - firstUser) / usersNeeded(1, 2, LEVELS));
+    return await measureThroughput({
+      databaseUrl: db.url,
+      files,
+      endpoints: ['send', 'create'],
+      levels: LEVELS,
+      windowMs: SIZES.throughputWindowMs,
+      windows: SIZES.throughputWindows,
+      firstUser,
+      usersPerCaller,
+      warmup: SIZES.throughputWarmup,
+      onProgress: (detail) => progress.update(detail),
+    });
+  } finally {
+    await db.drop();
+  }
+}
+
+const ENDPOINT_NAMES = {
+  send: 'POST /verification/codes',
+  create: 'POST /staff-approval-requests',
+} as const;
+
+function reportThroughput({ levels: results, roundTrips }: ThroughputResult) {
+  const section = '5 throughput';
+  const levels = `${LEVELS.join(' / ')} callers`;
+  const at = (endpoint: string, variant: string) =>
+    LEVELS.map((l) => {
+      const r = results.find(
+        (x) => x.endpoint === endpoint && x.variant === variant && x.callers === l,
+      );
+      if (!r) throw new Error(`no throughput for ${endpoint} ${variant} ${l}`);
+      return r;
+    });
+  const rates = (rs: LevelResult[]) => new Map(rs.map((r) => [r.callers, r.rps]));
+  const rps = (rs: LevelResult[]) => rs.map((r) => r.rps.toFixed(0)).join(' / ');
+  const p50s = (rs: LevelResult[]) => `${rs.map((r) => r.p50Ms.toFixed(2)).join(' / ')} ms`;
+  for (const endpoint of ['send', 'create'] as const) {
+    const name = ENDPOINT_NAMES[endpoint];
+    const handler = at(endpoint, 'handler');
+    const floor = at(endpoint, 'floor');
+    const verdict = compareScaling(rates(handler), rates(floor));
+    rows.push({
+      section,
+      figure: `${name} requests/s at ${levels}: handler; floor`,
+      value: `${rps(handler)}; ${rps(floor)}`,
+      target: endpoint === 'create' ? '(info: the insert lock’s ceiling)' : '',
+    });
+    rows.push({
+      section,
+      figure: `${name} round trips (handler; floor)`,
+      value: `${roundTrips[`${endpoint} handler`]}; ${roundTrips[`${endpoint} floor`]}`,
+      target: '(info)',
+    });
+    rows.push({
+      section,
+      figure: `${name} latency p50 at ${levels}: handler; floor`,
+      value: `${p50s(handler)}; ${p50s(floor)}`,
+      target: '(info)',
+    });
+    if (endpoint === 'send') {
+      for (const [i, level] of LEVELS.entries()) {
+        const h = handler[i] as LevelResult;
+        const f = floor[i] as LevelResult;
+        const failed = h.failed + f.failed;
+        const ratioAt = verdict.ratios.get(level) as number;
+        rows.push({
+          section,
+          figure: `${name} handler/floor requests/s, ${level} caller${level === 1 ? '' : 's'} (failed requests of all sent)`,
+          value: `${ratio(ratioAt)} (${failed} of ${h.ok + f.ok + failed}${
+            (h.firstFailure ?? f.firstFailure) ? `; first: ${h.firstFailure ?? f.firstFailure}` : ''
+          })`,
+          target: '≥ 0.7×, none failed',
+          pass: ratioAt >= 0.7 && failed === 0,
+        });
+      }
+      rows.push({
+        section,
+        figure: `${name} gain from ${LEVELS[0]} to ${LEVELS.at(-1)} callers, handler / floor`,
+        value: `${ratio(verdict.relativeGain)} (handler ${ratio(verdict.handlerGain)}, floor ${ratio(verdict.floorGain)})`,
+        target: '≥ 0.8×',
+        pass: verdict.relativeGain >= 0.8,
+      });
+    } else {
+      const all = [...handler, ...floor];
+      const failed = all.reduce((n, r) => n + r.failed, 0);
+      const first = all.find((r) => r.firstFailure)?.firstFailure;
+      rows.push({
+        section,
+        figure: `${name} handler/floor requests/s at ${levels}; gain ${LEVELS[0]} → ${LEVELS.at(-1)} handler, floor`,
+        value: `${LEVELS.map((l) => ratio(verdict.ratios.get(l) as number)).join(' / ')}; ${ratio(verdict.handlerGain)}, ${ratio(verdict.floorGain)}`,
+        target: '(info)',
+      });
+      rows.push({
+        section,
+        figure: `${name} failed requests of all sent`,
+        value: `${failed} of ${all.reduce((n, r) => n + r.ok + r.failed, 0)}${first ? `; first: ${first}` : ''}`,
+        target: 'none',
+        pass: failed === 0,
+      });
+    }
+  }
+}
+
+// ---- charts --------------------------------------------------------------------------
+
+async function charts(
+  requests: WorkerResult[],
+  tp: ThroughputResult,
+  live: { title: string; result: LiveMigrationResult }[],
+): Promise<string[]> {
+  const conditions = quick ? ' (--quick: development sizes)' : '';
+  const count = (n: number) => n.toLocaleString('en-US');
+  const samples = (key: string) => requests.flatMap((r) => r.samples[key] ?? []);
+  const latency = latencyChart(
+    (['issue', 'verify'] as const).flatMap((endpoint) =>
+      (['handler', 'floor'] as const).map((variant) => ({
+        endpoint: endpoint === 'issue' ? 'POST /verification/codes' : 'POST /verification/verify',
+        variant,
+        valuesMs: samples(`${endpoint} ${variant} small`),
+      })),
+    ),
+    `every measured request of ${requests.length} runs of ${SIZES.iterations}, small database${conditions}`,
+  );
+  const throughputSpec = throughputChart(
+    tp.levels.map((r) => ({
+      endpoint: ENDPOINT_NAMES[r.endpoint],
+      variant: r.variant,
+      callers: r.callers,
+      rps: r.rps,
+    })),
+    [
+      `${SIZES.throughputWindowMs / 1000} s per variant and level in ${SIZES.throughputWindows} alternating windows;`,
+      `each caller a process with its own pool, one request at a time${conditions}`,
+    ],
+  );
+  const growth = growthChart(
+    (
+      [
+        ['issue', 'send'],
+        ['verify', 'verify'],
+        ['list', 'pending list'],
+        ['history', 'history'],
+      ] as const
+    ).flatMap(([key, endpoint]) =>
+      (['small', 'large'] as const).map((size) => ({
+        endpoint,
+        size,
+        p50Ms: median(requests.map((r) => r.timings[`${key} handler ${size}`]?.p50 ?? NaN)),
+      })),
+    ),
+    [
+      `small → large: codes ${count(SIZES.smallCodes)} → ${count(SIZES.largeCodes)}, staff requests ${count(SIZES.smallRequests)} → ${count(SIZES.largeRequests)},`,
+      `events ${count(SIZES.smallEvents)} → ${count(SIZES.largeEvents)}; median of ${requests.length} runs${conditions}`,
+    ],
+  );
+  const stalls = stallChart(
+    live.map(({ title, result }) => ({
+      title,
+      statements: result.timeline,
+      migrateEndMs: result.processMs,
+      targetMs: 200,
+    })),
+    `every statement of the writer; dashed: the migrate process starts and ends${conditions}`,
+  );
+  return writeCharts(CHART_DIR, {
+    latency,
+    throughput: throughputSpec,
+    growth,
+    'migration-stalls': stalls,
+  });
+}
+
 // ---- main ---------------------------------------------------------------------------
 
 async function main() {
@@ -474,7 +753,9 @@ async function main() {
       `sizes: ${JSON.stringify(SIZES)}${quick ? " (--quick: development sizes, not the issue's)" : ''}`,
     );
     // Packaging (a child process) and seeding (the server) overlap.
-    const packaging = timed('serverless package', () => packageService(work));
+    const packaging = timed('serverless package', () => packageService(work), {
+      progress: false,
+    });
     const small = await timed('small database', () =>
       seededDatabase('small', SIZES.smallCodes, SIZES.smallRequests, SIZES.smallEvents),
     );
@@ -483,10 +764,12 @@ async function main() {
       seededDatabase('large', SIZES.largeCodes, SIZES.largeRequests, SIZES.largeEvents),
     );
     dbs.push(large);
+    progress.begin('serverless package (started beside the seeding)');
     const packageDir = await packaging;
+    progress.end();
     const handlers = await handlersOf(packageDir);
 
-    const requests = await timed('request cost and growth', () =>
+    const requests = await timed(`request cost and growth (${REQUEST_COST_RUNS} runs)`, () =>
       requestCost(work, small, large, handlers),
     );
     reportRequests(requests);
@@ -505,6 +788,12 @@ async function main() {
     }
 
     await timed('cold start', () => coldStart(work, small, handlers));
+
+    const tp = await timed(
+      `throughput at ${LEVELS.join(', ')} callers (${SIZES.throughputWindowMs / 1000} s per variant and level)`,
+      () => throughput(work, handlers),
+    );
+    reportThroughput(tp);
 
     const live = await timed('live database', async () => {
       const db = await createDatabase('live');
@@ -570,8 +859,16 @@ async function main() {
       pass: m3.longestStallMs < 200,
     });
 
+    const chartFiles = await timed('charts', () =>
+      charts(requests, tp, [
+        { title: `migration 2 on ${SIZES.liveUsers.toLocaleString('en-US')} users`, result: m },
+        { title: `migration 3 on ${SIZES.liveCodes.toLocaleString('en-US')} codes`, result: m3 },
+      ]),
+    );
+
     printPlans(plans);
     printTable();
+    console.log(`\nCharts: ${chartFiles.map((f) => path.relative(ROOT, f)).join(', ')}`);
     const seconds = (Date.now() - started) / 1000;
     console.log(
       `\nTotal ${seconds.toFixed(0)} s${quick ? ' (--quick)' : ''}; target < 600 s: ${seconds < 600 ? 'PASS' : 'FAIL'}`,

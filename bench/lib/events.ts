@@ -11,8 +11,9 @@ export const BENCH_PEPPER = 'bench-pepper-0123456789abcdef';
  * LOG_LEVEL=WARN: the sender runs (the code is built, the message prepared), but
  * no line reaches stdout, so neither the handlers nor the floor pay for output
  * or for an HTTP hop that a real provider would add on both sides alike.
- * The cooldown is 0 and the caps high, so repeated sends are allowed; the limit
- * queries still run and count every row of the last hour.
+ * The cooldown is 0 and the caps high, so repeated sends (and staff approval
+ * requests about the same user) are allowed; the limit queries still run and
+ * count every row of the last hour (every pending request of the user).
  */
 export function functionEnv(databaseUrl: string): Record<string, string> {
   return {
@@ -32,6 +33,7 @@ export function functionEnv(databaseUrl: string): Record<string, string> {
     VERIFICATION_SEND_COOLDOWN_SECONDS: '0',
     VERIFICATION_MAX_SENDS_PER_HOUR: '1000',
     VERIFICATION_MAX_SENDS_PER_DESTINATION_PER_HOUR: '10000',
+    STAFF_APPROVAL_MAX_PENDING_PER_USER: '1000',
   };
 }
 

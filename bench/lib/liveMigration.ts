@@ -13,6 +13,12 @@ export interface LiveMigrationResult {
   /** The writer's longest statement while the migration ran. */
   longestStallMs: number;
   p99Ms: number;
+  /**
+   * Every writer statement, from half a second before the migrate process
+   * starts to 300 ms after it ends: when it started (ms from the start of the
+   * migrate process) and how long it took. For the chart.
+   */
+  timeline: { atMs: number; ms: number }[];
 }
 
 export interface LiveMigrationOptions {
@@ -40,6 +46,7 @@ export async function migrateUnderLoad(
   let running = true;
   let migrating = false;
   const latencies: number[] = [];
+  const statements: { start: bigint; ms: number }[] = [];
   let n = 0;
   const loop = (async () => {
     while (running) {
@@ -50,7 +57,9 @@ export async function migrateUnderLoad(
         : userWrites(n, id)) {
         const t = process.hrtime.bigint();
         await writer.query(sql, values);
-        if (migrating) latencies.push(elapsedMs(t));
+        const ms = elapsedMs(t);
+        statements.push({ start: t, ms });
+        if (migrating) latencies.push(ms);
       }
     }
   })();
@@ -96,6 +105,7 @@ export async function migrateUnderLoad(
     writes: latencies.length,
     longestStallMs: Math.max(...latencies),
     p99Ms: percentile(latencies, 99),
+    timeline: statements.map((s) => ({ atMs: Number(s.start - started) / 1e6, ms: s.ms })),
   };
 }
 

@@ -18,6 +18,14 @@ export function summarize(values: readonly number[]): Summary {
   return { n: values.length, p50: percentile(values, 50), p95: percentile(values, 95) };
 }
 
+/**
+ * The median of a few runs' values, then each run's value in run order, e.g.
+ * "1.22× (1.19×, 1.22×, 1.40×)", so one noisy run shows but does not decide.
+ */
+export function medianWithRuns(values: readonly number[], format: (v: number) => string): string {
+  return `${format(median(values))} (${values.map(format).join(', ')})`;
+}
+
 export const ms = (value: number) => (Number.isFinite(value) ? `${value.toFixed(2)} ms` : 'n/a');
 export const ratio = (value: number) => (Number.isFinite(value) ? `${value.toFixed(2)}×` : 'n/a');
 
