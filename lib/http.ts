@@ -4,12 +4,13 @@ import type {
   Context,
 } from 'aws-lambda';
 import * as z from 'zod/mini';
-import { endInvocation } from './db';
+import { endInvocation } from './containerPools';
 import { AppError, badRequest, HttpError, serviceUnavailable, toHttpError } from './errors';
 import { jsonDeeperThan } from './jsonDepth';
 import { errorForLog, logger } from './logger';
 import { containerMetrics } from './metrics';
 import type { StoredAnswer } from './idempotency/request';
+import { DatabaseConnectError } from './sql';
 import { type InputSource, messageFor } from './validationMessages';
 
 export type HttpEvent = APIGatewayProxyEventV2;
@@ -141,10 +142,12 @@ export const SEQUELIZE_UNAVAILABLE_ERRORS: ReadonlySet<string> = new Set([
 
 /** True when the database is down, unreachable, refusing connections or gone mid-request. */
 export function isDatabaseUnavailable(err: unknown): boolean {
+  // No connection from the pg pool, whatever the cause: as Sequelize's ConnectionError.
+  if (err instanceof DatabaseConnectError) return true;
   if (!(err instanceof Error)) return false;
   if (SEQUELIZE_UNAVAILABLE_ERRORS.has(err.name)) return true;
-  // Sequelize wraps the driver's error (`original`); the verification
-  // statements run on pg directly (lib/db.ts) and throw it bare.
+  // Sequelize wraps the driver's error (`original`); statements on pooled
+  // connections (lib/sql.ts) throw it bare.
   if (err.name.startsWith('Sequelize')) {
     return unavailableCause((err as { original?: unknown }).original);
   }

@@ -1,5 +1,6 @@
 import * as sequelize from 'sequelize';
 import { isDatabaseUnavailable, SEQUELIZE_UNAVAILABLE_ERRORS } from '../../lib/http';
+import { DatabaseConnectError } from '../../lib/sql';
 
 // lib/http.ts recognises Sequelize's errors by name, so that the send and
 // verify bundles (pg alone) need not load Sequelize: every class Sequelize
@@ -51,7 +52,7 @@ describe('isDatabaseUnavailable on Sequelize errors, by name', () => {
   );
 });
 
-describe('isDatabaseUnavailable on driver errors', () => {
+describe('isDatabaseUnavailable on driver errors and the pg pool', () => {
   it.each([
     ['57P01', true],
     ['53300', true],
@@ -67,6 +68,12 @@ describe('isDatabaseUnavailable on driver errors', () => {
     expect(
       isDatabaseUnavailable(driverError({ message: 'Connection terminated unexpectedly' })),
     ).toBe(true);
+  });
+
+  it('any failure to get a connection from the pg pool, whatever its cause', () => {
+    for (const cause of [driverError({ code: '28P01' }), new Error('timeout exceeded'), 'x']) {
+      expect(isDatabaseUnavailable(new DatabaseConnectError(cause))).toBe(true);
+    }
   });
 
   it('anything else', () => {
