@@ -4,7 +4,8 @@ import {
   CodeCleanupResult,
   codeCleanupSettings,
 } from '../lib/codeCleanup';
-import { endInvocation, getDatabase } from '../lib/db';
+import { endInvocation } from '../lib/containerPools';
+import { getDatabase } from '../lib/db';
 import { logger } from '../lib/logger';
 import { databaseSettings, envForStartCheck, runtimeEnv } from '../lib/settings';
 

@@ -1,5 +1,6 @@
 import type { Context } from 'aws-lambda';
-import { endInvocation, getDatabase } from '../lib/db';
+import { endInvocation } from '../lib/containerPools';
+import { getDatabase } from '../lib/db';
 import { publishPending, PublishPendingResult } from '../lib/events/outbox';
 import { eventSettings } from '../lib/events/settings';
 import { createEventSink } from '../lib/events/sink';
@@ -28,7 +29,7 @@ async function publish(_event: unknown, context?: Context): Promise<PublishPendi
   const settings = eventSettings(env);
   try {
     const result = await publishPending({
-      sequelize: db.sequelize,
+      sql: db.sql,
       sink: createEventSink(settings, logger),
       now: () => new Date(),
       retentionDays: settings.retentionDays,

@@ -3,14 +3,14 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
-import { BaseError, ConnectionError, TimeoutError } from 'sequelize';
 import * as z from 'zod/mini';
-import { endInvocation } from './db';
+import { endInvocation } from './containerPools';
 import { AppError, badRequest, HttpError, serviceUnavailable, toHttpError } from './errors';
 import { jsonDeeperThan } from './jsonDepth';
 import { errorForLog, logger } from './logger';
 import { containerMetrics } from './metrics';
 import type { StoredAnswer } from './idempotency/request';
+import { DatabaseConnectError } from './sql';
 import { type InputSource, messageFor } from './validationMessages';
 
 export type HttpEvent = APIGatewayProxyEventV2;
@@ -121,12 +121,36 @@ function unavailableCause(cause: unknown): boolean {
   return /^Connection terminated|is not queryable/.test(cause.message);
 }
 
+/**
+ * Sequelize's errors that mean no connection could be had (its ConnectionError
+ * and every subclass) or a query timed out (TimeoutError), by their `name`:
+ * this module is in every bundle, and the send and verify bundles must not
+ * load Sequelize to recognise them (test/unit/databaseErrors.test.ts checks
+ * the list against Sequelize's classes).
+ */
+export const SEQUELIZE_UNAVAILABLE_ERRORS: ReadonlySet<string> = new Set([
+  'SequelizeConnectionError',
+  'SequelizeAccessDeniedError',
+  'SequelizeConnectionAcquireTimeoutError',
+  'SequelizeConnectionRefusedError',
+  'SequelizeConnectionTimedOutError',
+  'SequelizeHostNotFoundError',
+  'SequelizeHostNotReachableError',
+  'SequelizeInvalidConnectionError',
+  'SequelizeTimeoutError',
+]);
+
 /** True when the database is down, unreachable, refusing connections or gone mid-request. */
 export function isDatabaseUnavailable(err: unknown): boolean {
-  if (err instanceof ConnectionError || err instanceof TimeoutError) return true;
-  // Sequelize wraps the driver's error (`original`); the verification statements
-  // run on pg directly (lib/db.ts) and throw it bare.
-  if (err instanceof BaseError) return unavailableCause((err as { original?: unknown }).original);
+  // No connection from the pg pool, whatever the cause: as Sequelize's ConnectionError.
+  if (err instanceof DatabaseConnectError) return true;
+  if (!(err instanceof Error)) return false;
+  if (SEQUELIZE_UNAVAILABLE_ERRORS.has(err.name)) return true;
+  // Sequelize wraps the driver's error (`original`); statements on pooled
+  // connections (lib/sql.ts) throw it bare.
+  if (err.name.startsWith('Sequelize')) {
+    return unavailableCause((err as { original?: unknown }).original);
+  }
   return unavailableCause(err);
 }
 

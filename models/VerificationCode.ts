@@ -7,7 +7,8 @@ import {
   Model,
   Sequelize,
 } from 'sequelize';
-import type { Channel, User } from './User';
+import type { User } from './User';
+import type { Channel } from './verification';
 
 export class VerificationCode extends Model<
   InferAttributes<VerificationCode>,

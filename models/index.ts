@@ -3,6 +3,7 @@ import { StaffApprovalRequest } from './StaffApprovalRequest';
 import { User } from './User';
 import { VerificationCode } from './VerificationCode';
 
+export * from './verification';
 export * from './User';
 export * from './VerificationCode';
 export * from './StaffApprovalRequest';

@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { jsonDeeperThan } from '../../lib/jsonDepth';
 import { REQUEST_STATUSES } from '../../models';
+import { queryInteger } from '../queryParams';
 
 /**
  * One schema per endpoint (SPEC §4): bodies and query strings are strict, so an
@@ -85,19 +86,6 @@ export const createRequestSchema = z.strictObject({
   userId: z.optional(userIdSchema),
 });
 export type CreateRequestBody = z.infer<typeof createRequestSchema>;
-
-/**
- * Query strings arrive as text: a whole number from `min` to `max`, parsed
- * here strictly, with one message for every way to miss (`-1`, `1.5`, `101`).
- */
-/** A whole-number query parameter from `min` to `max`. */
-export const queryInteger = (min: number, max: number, what = 'a whole number') => {
-  const message = `must be ${what} from ${min} to ${max}`;
-  return z.pipe(
-    z.string().check(z.regex(/^\d{1,12}$/, message)),
-    z.pipe(z.transform(Number), z.number().check(z.gte(min, message), z.lte(max, message))),
-  );
-};
 
 export const listQuerySchema = z.strictObject({
   status: z.optional(z.enum(REQUEST_STATUSES)),

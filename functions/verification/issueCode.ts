@@ -1,11 +1,11 @@
-import { httpHandler } from '../../lib/route';
+import { routeHandler } from '../../lib/httpRoute';
 import { sendCodeContext } from '../../lib/verification/context';
 import { issueCode } from '../../lib/verification/service';
 import { checkSendSettingsAtStart } from '../../lib/verification/settings';
 import { issueCodeBody } from './schemas';
 
 /** POST /verification/codes: send a code for a channel to the caller's address. */
-export const handler = httpHandler(
+export const handler = routeHandler(
   {
     auth: 'token',
     context: sendCodeContext,

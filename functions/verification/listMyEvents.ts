@@ -5,6 +5,5 @@ import { eventsQuery } from './schemas';
 /** GET /users/me/verification/events: the caller's own verification history. */
 export const handler = httpHandler(
   { auth: 'user', query: eventsQuery },
-  async ({ caller, query, ctx }) =>
-    listEvents({ sequelize: ctx.db.sequelize }, caller, caller.id, query),
+  async ({ caller, query, ctx }) => listEvents({ sql: ctx.sql }, caller, caller.id, query),
 );

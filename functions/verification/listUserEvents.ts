@@ -5,6 +5,5 @@ import { eventsQuery, userIdParam } from './schemas';
 /** GET /users/{id}/verification/events: staff, or that user; anyone else 403. */
 export const handler = httpHandler(
   { auth: 'user', params: { id: userIdParam }, query: eventsQuery },
-  async ({ caller, params, query, ctx }) =>
-    listEvents({ sequelize: ctx.db.sequelize }, caller, params.id, query),
+  async ({ caller, params, query, ctx }) => listEvents({ sql: ctx.sql }, caller, params.id, query),
 );

@@ -7,7 +7,7 @@ export const handler = httpHandler(
   { auth: 'staff', params: { id: userIdParam }, body: revokeBody, idempotent: true },
   async ({ caller, params, body, ctx }) =>
     revokeVerification(
-      { sequelize: ctx.db.sequelize, now: ctx.now, events: ctx.events },
+      { sql: ctx.sql, now: ctx.now, events: ctx.events },
       caller,
       params.id,
       body.channel,

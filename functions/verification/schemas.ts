@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import { isLanguageTag } from '../../lib/delivery/locale';
 import { EVENT_TYPES } from '../../lib/events/types';
-import { queryInteger } from '../staffApprovals/schemas';
+import { queryInteger } from '../queryParams';
 
 const channel = z.enum(['phone', 'email']);
 const USER_ID_MESSAGE = 'must be a user id: a whole number from 1 to 2147483647';

@@ -1,11 +1,11 @@
-import { httpHandler } from '../../lib/route';
+import { routeHandler } from '../../lib/httpRoute';
 import { verificationContext } from '../../lib/verification/context';
 import { verifyCode } from '../../lib/verification/service';
 import { checkVerificationSettingsAtStart } from '../../lib/verification/settings';
 import { verifyCodeBody } from './schemas';
 
 /** POST /verification/verify: check a code and mark the channel verified. */
-export const handler = httpHandler(
+export const handler = routeHandler(
   {
     auth: 'token',
     context: verificationContext,

@@ -1,4 +1,4 @@
-import type { Channel } from '../../models';
+import type { Channel } from '../../models/verification';
 import { LineLogger, logSender } from './log';
 import { renderMessage } from './messages';
 import type { WebhookSigner } from './signing';

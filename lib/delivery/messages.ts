@@ -1,4 +1,4 @@
-import type { Channel } from '../../models';
+import type { Channel } from '../../models/verification';
 import { chooseLocale, type LocaleRequest } from './locale';
 
 /**

@@ -1,4 +1,4 @@
-import { Webhook } from 'standardwebhooks';
+import type { Webhook } from 'standardwebhooks';
 import { ConfigError } from '../errors';
 
 /**
@@ -10,6 +10,15 @@ import { ConfigError } from '../errors';
 export interface WebhookSigner {
   /** The `webhook-signature` header for one attempt. */
   sign(id: string, timestamp: Date, body: string): string;
+}
+
+/**
+ * The library, loaded when a secret is first read: only the sending function
+ * with a webhook secret set needs it, not every cold start.
+ */
+function standardWebhooks(): { Webhook: typeof Webhook } {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('standardwebhooks') as { Webhook: typeof Webhook };
 }
 
 const PREFIX = 'whsec_';
@@ -44,7 +53,7 @@ export function webhookSigner(raw: string, setting = 'CODE_WEBHOOK_SECRET'): Web
     if (encoded === '' || !BASE64.test(encoded)) throw problem('is not base64 after "whsec_"');
     const bytes = Buffer.from(encoded, 'base64').length;
     if (bytes < MIN_SECRET_BYTES) throw problem(`is only ${bytes} bytes long`);
-    return new Webhook(secret);
+    return new (standardWebhooks().Webhook)(secret);
   });
   return {
     sign: (id, timestamp, body) => keys.map((key) => key.sign(id, timestamp, body)).join(' '),

@@ -1,4 +1,4 @@
-import type { Channel } from '../../models';
+import type { Channel } from '../../models/verification';
 import type { MessageSettings } from './messages';
 
 /** The delivery adapters CODE_DELIVERY may name. */

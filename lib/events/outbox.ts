@@ -1,5 +1,4 @@
-import type { Sequelize } from 'sequelize';
-import { inTransaction, withSession } from '../db';
+import { inTransaction, type SqlPool, withSession } from '../sql';
 import type { OutboxMetrics } from '../metrics';
 import { type EventSink, PUT_EVENTS_MAX_ENTRIES, type SinkLogger } from './sink';
 import type { EventDetail, EventPublisher, EventType, OutboxMessage } from './types';
@@ -32,7 +31,7 @@ const MARK_PUBLISHED_SQL = `
 
 /** Publishes right after a commit; never throws (the scheduled run catches up). */
 export function outboxPublisher(
-  sequelize: Sequelize,
+  pool: SqlPool,
   sink: EventSink,
   logger: SinkLogger,
   now: () => Date = () => new Date(),
@@ -44,8 +43,8 @@ export function outboxPublisher(
       if (!first) return;
       try {
         if (!options.ordered) {
-          const [older] = await withSession(sequelize, (sql) =>
-            sql.rows<{ waiting: boolean }>(OLDER_PENDING_SQL, [
+          const [older] = await withSession(pool, (session) =>
+            session.rows<{ waiting: boolean }>(OLDER_PENDING_SQL, [
               first.detail.userId,
               first.detail.eventId,
             ]),
@@ -61,8 +60,8 @@ export function outboxPublisher(
         }
         if (ids.length === 0) return;
         metrics?.eventsPublished(ids.length);
-        await withSession(sequelize, (sql) =>
-          sql.rows(MARK_PUBLISHED_SQL, [ids, now().toISOString()]),
+        await withSession(pool, (session) =>
+          session.rows(MARK_PUBLISHED_SQL, [ids, now().toISOString()]),
         );
       } catch (err) {
         logger.warn('events not published now; the scheduled publisher will', {
@@ -120,7 +119,8 @@ interface PendingRow {
 }
 
 export interface PublishPendingDeps {
-  sequelize: Sequelize;
+  /** Sessions on the function's pool (lib/sql.ts). */
+  sql: SqlPool;
   sink: EventSink;
   now: () => Date;
   /** Rows read per batch (each batch is one transaction). */
@@ -166,7 +166,7 @@ export async function publishPending(deps: PublishPendingDeps): Promise<PublishP
   const blocked = new Set<number>();
   let after = '0';
   for (let batch = 0; batch < maxBatches && timeLeft(); batch += 1) {
-    const more = await inTransaction(deps.sequelize, async (sql) => {
+    const more = await inTransaction(deps.sql, async (sql) => {
       const [lock] = await sql.rows<{ locked: boolean }>(
         'SELECT pg_try_advisory_xact_lock($1) AS locked',
         [PUBLISHER_LOCK_KEY],
@@ -193,7 +193,7 @@ export async function publishPending(deps: PublishPendingDeps): Promise<PublishP
     });
     if (!more) break;
   }
-  await withSession(deps.sequelize, async (sql) => {
+  await withSession(deps.sql, async (sql) => {
     const cutoff = new Date(deps.now().getTime() - deps.retentionDays * 86_400_000);
     const deleted = await sql.rows(
       `DELETE FROM verification_event_outbox

@@ -1,5 +1,5 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
-import type { Channel } from '../../models';
+import type { Channel } from '../../models/verification';
 import type { EventType, OutboxMessage } from './types';
 
 export interface EventRecord {

@@ -1,4 +1,4 @@
-import type { Channel } from '../../models';
+import type { Channel } from '../../models/verification';
 
 /** Every type of verification_events, in the order a story usually runs. */
 export const EVENT_TYPES = [

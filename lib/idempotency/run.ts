@@ -1,5 +1,4 @@
-import type { Sequelize } from 'sequelize';
-import { withSession } from '../db';
+import { type SqlPool, withSession } from '../sql';
 import { AppError, errorAnswerOf } from '../errors';
 import { errorForLog, logger } from '../logger';
 import { IdempotentReplay, type IdempotentRequest, type StoredAnswer } from './request';
@@ -17,7 +16,7 @@ export type KeyedOutcome<T> = { value: T } | { replay: StoredAnswer };
  * else gives the key up so that it may be retried. Failures are rethrown.
  */
 export async function runKeyed<T>(
-  sequelize: Sequelize,
+  pool: SqlPool,
   idem: IdempotentRequest,
   now: () => Date,
   call: () => Promise<T>,
@@ -30,7 +29,7 @@ export async function runKeyed<T>(
     if (err instanceof AppError && err.status < 500) {
       if (KEY_ERRORS.has(err.code)) throw err;
       try {
-        await withSession(sequelize, (sql) => recordRefusal(sql, idem, now(), errorAnswerOf(err)));
+        await withSession(pool, (sql) => recordRefusal(sql, idem, now(), errorAnswerOf(err)));
       } catch (stored) {
         // Another request's answer holds the key: that is the answer.
         if (stored instanceof IdempotentReplay) return { replay: stored.answer };
@@ -38,7 +37,7 @@ export async function runKeyed<T>(
       }
       throw err;
     }
-    await withSession(sequelize, (sql) => releaseKey(sql, idem)).catch((release: unknown) =>
+    await withSession(pool, (sql) => releaseKey(sql, idem)).catch((release: unknown) =>
       logger.warn('could not release an idempotency key', { error: errorForLog(release) }),
     );
     throw err;

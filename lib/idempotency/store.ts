@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { SqlSession } from '../db';
+import type { SqlSession } from '../sql';
 import {
   answerFromPrior,
   IN_PROGRESS_LEASE_SECONDS,

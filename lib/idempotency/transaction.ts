@@ -1,5 +1,6 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
-import { withSession } from '../db';
+import { sequelizeSqlPool } from '../db';
+import { withSession } from '../sql';
 import { keyInUse, type IdempotentRequest } from './request';
 import { claimKey, RECORD_SQL, recordValues } from './store';
 
@@ -17,7 +18,7 @@ export async function idempotentTransaction<T>(
   work: (transaction: Transaction) => Promise<T>,
 ): Promise<T> {
   if (!idem) return sequelize.transaction(work);
-  await withSession(sequelize, (sql) => claimKey(sql, idem, now));
+  await withSession(sequelizeSqlPool(sequelize), (sql) => claimKey(sql, idem, now));
   const result = await sequelize.transaction(async (transaction) => {
     const value = await work(transaction);
     const answer = { status: idem.successStatus, body: JSON.stringify(value), retryAfter: null };

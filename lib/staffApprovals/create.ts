@@ -1,5 +1,5 @@
 import { AppError, badRequest, forbidden, serviceUnavailable } from '../errors';
-import type { Channel } from '../../models';
+import type { Channel } from '../../models/verification';
 import { actorFor, recordEvent } from '../events/record';
 import type { OutboxMessage } from '../events/types';
 import type { IdempotentRequest } from '../idempotency/request';

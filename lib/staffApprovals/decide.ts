@@ -1,5 +1,9 @@
 import { QueryTypes, Transaction } from 'sequelize';
-import { withChannelVerifiedSql, type Channel, type VerificationStatus } from '../../models';
+import {
+  withChannelVerifiedSql,
+  type Channel,
+  type VerificationStatus,
+} from '../../models/verification';
 import { actorFor, recordEvent, type EventRecord } from '../events/record';
 import type { OutboxMessage } from '../events/types';
 import { AppError, badRequest, forbidden, notFound } from '../errors';

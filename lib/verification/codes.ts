@@ -1,5 +1,5 @@
 import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
-import type { Channel } from '../../models';
+import type { Channel } from '../../models/verification';
 
 /** A numeric code of `length` digits from the CSPRNG (leading zeros count). */
 export function generateCode(length: number): string {

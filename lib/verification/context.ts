@@ -1,17 +1,25 @@
-import { apiContext, ApiContext } from '../app';
+import { apiSettings } from '../apiSettings';
 import { createCodeSender } from '../delivery';
 import { logger } from '../logger';
 import { onceAsync } from '../once';
+import { getPgDatabase } from '../pgDatabase';
+import { type RequestContext, requestContext } from '../requestContext';
+import { runtimeEnv } from '../settings';
 import type { VerificationDeps, VerifyDeps } from './service';
 import { verificationSettings, webhookSignerSetting } from './settings';
 
-/** The API context (authentication, database) with what checking codes needs. */
-export interface VerificationContext extends ApiContext {
+/**
+ * The context of the verify function: the request context (settings, token
+ * check, metrics, events) on a `pg` pool, and what checking codes needs. It
+ * never loads Sequelize: these routes take the caller from the token alone
+ * (auth `token`) and run hand-written SQL.
+ */
+export interface VerificationContext extends RequestContext {
   deps: VerifyDeps;
 }
 
 /** The verification context with a sender: the sending function's. */
-export interface SendCodeContext extends ApiContext {
+export interface SendCodeContext extends RequestContext {
   deps: VerificationDeps;
 }
 
@@ -28,17 +36,18 @@ export const verificationContext: () => Promise<VerificationContext> = onceAsync
 export const sendCodeContext: () => Promise<SendCodeContext> = onceAsync(buildSendContext);
 
 async function buildContext(): Promise<VerificationContext> {
-  const api = await apiContext();
-  const settings = verificationSettings(api.env);
+  const env = await runtimeEnv();
+  const settings = apiSettings(env);
+  const base = requestContext(env, settings, getPgDatabase(settings.database).sql);
   return {
-    ...api,
+    ...base,
     deps: {
-      sequelize: api.db.sequelize,
-      now: api.now,
-      settings,
+      sql: base.sql,
+      now: base.now,
+      settings: verificationSettings(env),
       logger,
-      events: api.events,
-      metrics: api.metrics,
+      events: base.events,
+      metrics: base.metrics,
     },
   };
 }

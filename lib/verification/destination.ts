@@ -1,4 +1,4 @@
-import type { Channel } from '../../models';
+import type { Channel } from '../../models/verification';
 import { AppError } from '../errors';
 import type { AbuseSettings } from './abuseSettings';
 import { normalizedDestination } from './codes';

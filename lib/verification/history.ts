@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { Sequelize } from 'sequelize';
-import type { Channel } from '../../models';
-import { withSession } from '../db';
+import type { Channel } from '../../models/verification';
+import { type SqlPool, withSession } from '../sql';
 import { badRequest, forbidden, notFound } from '../errors';
 import type { EventType } from '../events/types';
 import type { Caller } from '../policies';
@@ -104,7 +103,7 @@ export const PAGE_SQL = `
  * (403 otherwise). An unknown user is 404.
  */
 export async function listEvents(
-  deps: { sequelize: Sequelize },
+  deps: { sql: SqlPool },
   caller: Caller,
   userId: number,
   query: HistoryQuery,
@@ -115,7 +114,7 @@ export async function listEvents(
   const limit = query.limit ?? DEFAULT_EVENTS_LIMIT;
   const filters = filtersOf(userId, query.type);
   const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, filters);
-  return withSession(deps.sequelize, async (sql) => {
+  return withSession(deps.sql, async (sql) => {
     const rows = await sql.rows<Row>(PAGE_SQL, [
       userId,
       query.type ?? null,

@@ -4,11 +4,22 @@
  * The `max` metadata build: `min` (half the size) validates by length and
  * leading digits only and accepts numbers that are not assigned (such as
  * +86 123 4567 890); `max` checks each country's number patterns. Bundled and
- * minified it is about 190 kB, loaded once per container (20-30 ms measured on
- * a busy 2-core machine); the settings check at start needs it anyway.
+ * minified it is about 190 kB. It is loaded on first use, not at start: an
+ * email request never needs it, and evaluating its metadata took about 5 ms
+ * of every cold start. The settings check at start loads it only when the
+ * settings name countries.
  */
-import { isSupportedCountry, parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import type { CountryCode } from 'libphonenumber-js/max';
+
+type PhoneLibrary = typeof import('./phoneLibrary');
+let library: PhoneLibrary | undefined;
+
+function phoneLibrary(): PhoneLibrary {
+  // A require that esbuild bundles (with the library's ES modules, tree-shaken)
+  // but runs only when first called.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (library ??= require('./phoneLibrary') as PhoneLibrary);
+}
 
 export interface PhoneDestination {
   /** E.164, such as +12015550123. */
@@ -19,7 +30,7 @@ export interface PhoneDestination {
 
 /** Whether `code` is an ISO 3166-1 alpha-2 code the library has numbering plans for. */
 export function isKnownCountry(code: string): boolean {
-  return /^[A-Z]{2}$/.test(code) && isSupportedCountry(code);
+  return /^[A-Z]{2}$/.test(code) && phoneLibrary().isSupportedCountry(code);
 }
 
 /**
@@ -33,7 +44,7 @@ export function parsePhone(
 ): PhoneDestination | undefined {
   const text = raw.trim();
   if (!text.startsWith('+') && defaultCountry === undefined) return undefined;
-  const parsed = parsePhoneNumberFromString(text, {
+  const parsed = phoneLibrary().parsePhoneNumberFromString(text, {
     defaultCountry: defaultCountry as CountryCode | undefined,
   });
   if (!parsed || !parsed.isValid() || !parsed.country) return undefined;

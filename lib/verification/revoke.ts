@@ -1,4 +1,3 @@
-import type { Sequelize } from 'sequelize';
 import {
   type Channel,
   statusesVerifyingSql,
@@ -6,14 +5,14 @@ import {
   verificationInfoOf,
   type VerificationStatus,
   withChannelUnverifiedSql,
-} from '../../models';
-import { withSession } from '../db';
+} from '../../models/verification';
+import { type SqlPool, withSession } from '../sql';
 import { AppError, notFound } from '../errors';
 import type { EventPublisher, OutboxMessage } from '../events/types';
 import { type Caller, requireStaff } from '../policies';
 
 export interface RevokeDeps {
-  sequelize: Sequelize;
+  sql: SqlPool;
   now: () => Date;
   events?: EventPublisher;
 }
@@ -91,7 +90,7 @@ export async function revokeVerification(
   if (caller.id === userId) {
     throw new AppError('self_review', 'Staff cannot revoke their own verification');
   }
-  const [row] = await withSession(deps.sequelize, (sql) =>
+  const [row] = await withSession(deps.sql, (sql) =>
     sql.rows<RevokeRow>(STATEMENTS[channel], [
       userId,
       channel,

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
-import type { Sequelize } from 'sequelize';
 import {
   Channel,
   isChannelVerified,
@@ -8,8 +7,14 @@ import {
   verificationInfoOf,
   VerificationStatus,
   withChannelVerified,
-} from '../../models';
-import { inlineValues, inTransaction, type TransactionSession, withSession } from '../db';
+} from '../../models/verification';
+import {
+  inlineValues,
+  inTransaction,
+  type SqlPool,
+  type TransactionSession,
+  withSession,
+} from '../sql';
 import {
   answerFromPrior,
   keyInUse,
@@ -54,10 +59,11 @@ export interface ServiceLogger {
 
 /**
  * What the verification service needs; tests pass their own clock and sender.
- * Its statements run on connections of this instance's pool (lib/db.ts).
+ * Its statements run on connections of `sql`: the `pg` pool of the send and
+ * verify functions (lib/pgDatabase.ts), or Sequelize's (lib/db.ts).
  */
 export interface VerificationDeps {
-  sequelize: Sequelize;
+  sql: SqlPool;
   now: () => Date;
   sender: CodeSender;
   settings: VerificationSettings;
@@ -427,7 +433,7 @@ export async function issueCode(
   channel: Channel,
   request: SendRequest = {},
 ): Promise<IssuedCode> {
-  const { settings, sequelize } = deps;
+  const { settings, sql: pool } = deps;
   const idem = request.idempotency;
   const id = randomUUID();
   const code = generateCode(settings.codeLength);
@@ -436,7 +442,7 @@ export async function issueCode(
     settings.delivery.messages.defaultLocale,
   );
 
-  const issued = await inTransaction(sequelize, async (sql) => {
+  const issued = await inTransaction(pool, async (sql) => {
     // BEGIN and the lock in one round trip.
     const [user] = await sql.beginWith<LockedUser>(
       idem
@@ -556,7 +562,7 @@ export async function issueCode(
   } catch (err) {
     // The new code must not stay usable; it still counts toward the caps, and
     // the code it superseded stays superseded.
-    await withSession(sequelize, (sql) =>
+    await withSession(pool, (sql) =>
       idem
         ? sql.rows(RETIRE_KEYED_SQL, [
             id,
@@ -580,7 +586,7 @@ export async function issueCode(
     throw new AppError('delivery_failed', undefined, { cause: err });
   }
   if (idem) {
-    await withSession(sequelize, (sql) =>
+    await withSession(pool, (sql) =>
       sql.rows(DELIVERED_SQL, [userId, idem.route, idem.key, idem.claimId]),
     );
   }
@@ -791,7 +797,7 @@ export async function verifyCode(
   code: string,
   idem?: IdempotentRequest,
 ): Promise<VerifyResult> {
-  const { settings, sequelize } = deps;
+  const { settings, sql: pool } = deps;
   if (!isWellFormedCode(code, settings.codeLength)) {
     throw badRequest(`code must be ${settings.codeLength} digits`);
   }
@@ -804,7 +810,7 @@ export async function verifyCode(
   // The statements share one pooled connection, each its own transaction.
   // With an Idempotency-Key, the first read claims the key, and the write
   // stores the answer in the same statement: still two round trips.
-  const outcome = await withSession(sequelize, async (sql) => {
+  const outcome = await withSession(pool, async (sql) => {
     for (let round = 0; round < 3; round += 1) {
       const keyed = idem !== undefined && round === 0;
       type KeyedRow = ActiveRow & Partial<PriorColumns> & { claimed?: number };
@@ -925,10 +931,10 @@ function wrongCodeAnswers(): [number, number, string, string] {
 
 /** VerificationInfo of a user, or undefined for an unknown id. */
 export async function getVerification(
-  deps: Pick<VerificationDeps, 'sequelize'>,
+  deps: Pick<VerificationDeps, 'sql'>,
   userId: number,
 ): Promise<VerificationInfo | undefined> {
-  const [row] = await withSession(deps.sequelize, (sql) =>
+  const [row] = await withSession(deps.sql, (sql) =>
     sql.rows<{ status: VerificationStatus }>(
       'SELECT verification_status AS status FROM users WHERE id = $1',
       [userId],
@@ -942,7 +948,7 @@ export async function getVerification(
  * already read); anyone else gets the same 404 as an unknown id.
  */
 export async function readVerification(
-  deps: Pick<VerificationDeps, 'sequelize'>,
+  deps: Pick<VerificationDeps, 'sql'>,
   caller: Caller & { verificationInfo: VerificationInfo },
   userId: number,
 ): Promise<VerificationInfo> {

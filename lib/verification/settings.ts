@@ -1,4 +1,4 @@
-import type { Channel } from '../../models';
+import type { Channel } from '../../models/verification';
 import { canonicalTag, lookupChain } from '../delivery/locale';
 import { hasTemplate, type MessageSettings } from '../delivery/messages';
 import { type WebhookSigner, webhookSigner } from '../delivery/signing';

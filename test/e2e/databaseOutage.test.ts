@@ -97,20 +97,28 @@ describe('database down or unreachable, through serverless-offline', () => {
 describe('more containers than the database admits', () => {
   let testDb: TestDatabase;
   const role = uniqueDatabaseName('vs_limited');
+  // A role of their own for the send and verify containers: warm containers of
+  // the first test keep their connections.
+  const codeRole = uniqueDatabaseName('vs_limited_codes');
   const holders: Client[] = [];
   const containers: LambdaContainer[] = [];
+  // The send and verify functions, on their pg pool (no Sequelize).
+  const codeContainers: { kind: 'send' | 'verify'; container: LambdaContainer }[] = [];
   let limitedUrl: string;
+  let codeUrl: string;
   let userId: number;
 
   beforeAll(async () => {
     testDb = await createTestDatabase();
     const admin = new Client({ connectionString: testDb.url });
     await admin.connect();
-    // The role admits two sessions: fewer than the containers below.
-    await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD 'limited' CONNECTION LIMIT 2`);
-    await admin.query(
-      `GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${role}`,
-    );
+    // Each role admits two sessions: fewer than the containers below.
+    for (const name of [role, codeRole]) {
+      await admin.query(`CREATE ROLE ${name} LOGIN PASSWORD 'limited' CONNECTION LIMIT 2`);
+      await admin.query(
+        `GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${name}`,
+      );
+    }
     const made = await admin.query<{ id: number }>(
       `INSERT INTO users (email, name) VALUES ('limited@example.com', 'Limited') RETURNING id`,
     );
@@ -120,6 +128,8 @@ describe('more containers than the database admits', () => {
     u.username = role;
     u.password = 'limited';
     limitedUrl = u.toString();
+    u.username = codeRole;
+    codeUrl = u.toString();
     for (let i = 0; i < 6; i += 1) {
       containers.push(
         new LambdaContainer('functions/verification/getMyVerification.ts', {
@@ -129,16 +139,36 @@ describe('more containers than the database admits', () => {
         }),
       );
     }
-    await Promise.all(containers.map((c) => c.ready));
+    for (const kind of ['send', 'verify', 'send', 'verify'] as const) {
+      codeContainers.push({
+        kind,
+        container: new LambdaContainer(
+          kind === 'send'
+            ? 'functions/verification/issueCode.ts'
+            : 'functions/verification/verifyCode.ts',
+          {
+            DATABASE_URL: codeUrl,
+            AUTH_JWT_SECRET: TEST_JWT_SECRET,
+            VERIFICATION_CODE_PEPPER: PEPPER,
+            DATABASE_CONNECT_TIMEOUT_MS: '2000',
+            LOG_LEVEL: 'ERROR',
+          },
+        ),
+      });
+    }
+    await Promise.all(
+      [...containers, ...codeContainers.map((c) => c.container)].map((c) => c.ready),
+    );
   }, 120_000);
 
   afterAll(async () => {
-    for (const c of containers) c.stop();
+    for (const c of [...containers, ...codeContainers.map((c) => c.container)]) c.stop();
     await Promise.all(holders.map((h) => h.end().catch(() => undefined)));
     await testDb?.drop();
     const admin = new Client({ connectionString: adminUrl() });
     await admin.connect();
     await admin.query(`DROP ROLE IF EXISTS ${role}`);
+    await admin.query(`DROP ROLE IF EXISTS ${codeRole}`);
     await admin.end();
   });
 
@@ -181,4 +211,57 @@ describe('more containers than the database admits', () => {
       expect(result.statusCode).toBe(200);
     }
   }, 120_000);
+
+  it('the send and verify functions, on their pg pool, answer 503 the same way and serve once freed', async () => {
+    for (let i = 0; i < 2; i += 1) {
+      const holder = new Client({ connectionString: codeUrl });
+      await holder.connect();
+      holders.push(holder);
+    }
+    const token = await tokenFor(userId);
+    const eventOf = (kind: 'send' | 'verify') =>
+      postEvent(
+        kind === 'send' ? '/verification/codes' : '/verification/verify',
+        token,
+        kind === 'send' ? { channel: 'email' } : { channel: 'email', code: '123456' },
+      );
+    const invokeAll = () =>
+      Promise.all(codeContainers.map(({ kind, container }) => container.invoke(eventOf(kind))));
+
+    for (const { result, ms } of await invokeAll()) {
+      expect503(result);
+      expect(ms).toBeLessThan(HANG_BOUND_MS);
+    }
+
+    await Promise.all(holders.splice(0).map((h) => h.end()));
+    // As above: each answers as served or a clean 503, and some get through.
+    // Served: a send is 201 (or 429 once another container's send counts), a
+    // verify is 404 (the user has no code) or 422 (a wrong code).
+    const served = new Set([201, 404, 422, 429]);
+    const raced = await invokeAll();
+    for (const { result } of raced) {
+      if (result.statusCode === 503) expect503(result);
+      else expect(served).toContain(result.statusCode);
+    }
+    const after = await invokeAll();
+    for (const { result } of after) {
+      if (result.statusCode === 503) expect503(result);
+      else expect(served).toContain(result.statusCode);
+    }
+    expect([...raced, ...after].some(({ result }) => served.has(result.statusCode))).toBe(true);
+  }, 120_000);
 });
+
+/** An API Gateway v2 POST event with a bearer token and a JSON body. */
+function postEvent(rawPath: string, token: string, body: unknown) {
+  return {
+    ...getEvent(rawPath, token),
+    routeKey: `POST ${rawPath}`,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    requestContext: {
+      requestId: `req-${Math.random()}`,
+      http: { method: 'POST', path: rawPath, sourceIp: '127.0.0.1' },
+    },
+    body: JSON.stringify(body),
+  };
+}

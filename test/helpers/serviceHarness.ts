@@ -1,4 +1,5 @@
 import { createDatabase, Database } from '../../lib/db';
+import { createPgDatabase, PgDatabase } from '../../lib/pgDatabase';
 import type { CodeMessage, CodeSender } from '../../lib/delivery/types';
 import { createTestDatabase, TestDatabase } from './testDatabase';
 
@@ -18,14 +19,19 @@ export class RecordingSender implements CodeSender {
 }
 
 /**
- * A test database of the file's own with a Sequelize handle whose pool has room
- * for concurrency tests (every parallel call gets its own connection).
+ * A test database of the file's own with two handles whose pools have room for
+ * concurrency tests (every parallel call gets its own connection): a `pg` pool
+ * (`pg.sql`), which the send and verify functions use, and a Sequelize
+ * instance (`db`), which the other functions use and tests arrange data with.
  */
-export async function openServiceDatabase(): Promise<{ testDb: TestDatabase; db: Database }> {
+export async function openServiceDatabase(): Promise<{
+  testDb: TestDatabase;
+  db: Database;
+  pg: PgDatabase;
+}> {
   const testDb = await createTestDatabase();
-  const db = createDatabase(
-    { databaseUrl: testDb.url, caFile: undefined, connectTimeoutMs: 10000 },
-    { max: 30 },
-  );
-  return { testDb, db };
+  const settings = { databaseUrl: testDb.url, caFile: undefined, connectTimeoutMs: 10000 };
+  const db = createDatabase(settings, { max: 30 });
+  const pg = createPgDatabase(settings, { max: 30 });
+  return { testDb, db, pg };
 }

@@ -248,12 +248,11 @@ describe('the cleanupCodes function', () => {
       expect(result).toMatchObject({ deleted: 0, batches: 1, complete: true });
     } finally {
       process.env = { ...saved }; // the admin connection reads DATABASE_URL
-      const { getDatabase } = jest.requireActual('../../lib/db') as typeof import('../../lib/db');
-      await getDatabase({
-        databaseUrl: testDb.url,
-        caFile: undefined,
-        connectTimeoutMs: 3000,
-      }).sequelize.close();
+      // The pools the handlers made (kept on globalThis, whichever module copy made them).
+      const { closeContainerPools } = jest.requireActual<typeof import('../../lib/containerPools')>(
+        '../../lib/containerPools',
+      );
+      await closeContainerPools();
       await testDb.drop();
     }
   });

@@ -1,5 +1,6 @@
 import { QueryTypes } from 'sequelize';
 import type { Database } from '../../lib/db';
+import type { PgDatabase } from '../../lib/pgDatabase';
 import { AppError } from '../../lib/errors';
 import { outboxPublisher, publishPending } from '../../lib/events/outbox';
 import { eventSettings } from '../../lib/events/settings';
@@ -23,6 +24,7 @@ import type { TestDatabase } from '../helpers/testDatabase';
 const PEPPER = 'events-test-pepper-0123456789abcdef';
 let testDb: TestDatabase;
 let db: Database;
+let pgDb: PgDatabase;
 let fake: FakeEventBridge;
 let clock = Date.parse('2026-11-30T09:00:00.000Z');
 const now = () => new Date(clock);
@@ -30,22 +32,25 @@ const sender = new RecordingSender();
 const quiet: SinkLogger = { info: () => undefined, warn: () => undefined };
 
 beforeAll(async () => {
-  ({ testDb, db } = await openServiceDatabase());
+  ({ testDb, db, pg: pgDb } = await openServiceDatabase());
   fake = new FakeEventBridge();
   Object.assign(process.env, FakeEventBridge.env(await fake.start()));
 });
 
 afterAll(async () => {
   await db?.sequelize.close();
+  await pgDb?.pool.end();
   await testDb?.drop();
   await fake?.stop();
 });
 
 const sink = () => createEventSink(eventSettings({ EVENT_BUS_NAME: 'verification-bus' }), quiet);
 
+// The send and verify functions run on a pg pool; the staff ones, revocation
+// and the scheduled publisher on Sequelize's pool.
 function deps(events?: EventPublisher): VerificationDeps {
   return {
-    sequelize: db.sequelize,
+    sql: pgDb.sql,
     now,
     sender,
     settings: verificationSettings({ VERIFICATION_CODE_PEPPER: PEPPER }),
@@ -55,6 +60,7 @@ function deps(events?: EventPublisher): VerificationDeps {
 
 const staffDeps = (events?: EventPublisher) => ({
   sequelize: db.sequelize,
+  sql: db.sql,
   now,
   maxPendingPerUser: 10,
   events,
@@ -380,7 +386,7 @@ describe('the outbox and EventBridge', () => {
     fake.down = false;
     fake.refuse = () => false;
     // Older tests' rows are published out of the way.
-    await publishPending({ sequelize: db.sequelize, sink: sink(), now, retentionDays: 7 });
+    await publishPending({ sql: db.sql, sink: sink(), now, retentionDays: 7 });
     fake.received = [];
     fake.callSizes = [];
   });
@@ -401,7 +407,7 @@ describe('the outbox and EventBridge', () => {
     fake.refuse = (e) => e.detail.userId === refused.id && e.detail.requestType === 'review_2';
 
     const first = await publishPending({
-      sequelize: db.sequelize,
+      sql: db.sql,
       sink: sink(),
       now,
       retentionDays: 7,
@@ -416,7 +422,7 @@ describe('the outbox and EventBridge', () => {
 
     fake.refuse = () => false;
     const second = await publishPending({
-      sequelize: db.sequelize,
+      sql: db.sql,
       sink: sink(),
       now,
       retentionDays: 7,
@@ -446,7 +452,7 @@ describe('the outbox and EventBridge', () => {
     await statusChanges([user], 3);
     fake.down = true;
     const down = await publishPending({
-      sequelize: db.sequelize,
+      sql: db.sql,
       sink: sink(),
       now,
       retentionDays: 7,
@@ -456,7 +462,7 @@ describe('the outbox and EventBridge', () => {
     fake.down = false;
     clock += 120_000;
     const up = await publishPending({
-      sequelize: db.sequelize,
+      sql: db.sql,
       sink: sink(),
       now,
       retentionDays: 7,
@@ -467,7 +473,7 @@ describe('the outbox and EventBridge', () => {
 
   it('publishes a verify’s status change right after its commit, and the scheduled run finds nothing', async () => {
     const user = await newUser();
-    const publisher = outboxPublisher(db.sequelize, sink(), quiet, now);
+    const publisher = outboxPublisher(pgDb.sql, sink(), quiet, now);
     await issueCode(deps(publisher), user.id, 'email');
     await verifyCode(deps(publisher), user.id, 'email', sender.last().code);
     expect(fake.received.map((e) => [e.detailType, e.detail.userId, e.detail.to])).toEqual([
@@ -475,7 +481,7 @@ describe('the outbox and EventBridge', () => {
     ]);
     expect((await outboxOf(user.id)).map((o) => o.published)).toEqual([true]);
     const run = await publishPending({
-      sequelize: db.sequelize,
+      sql: db.sql,
       sink: sink(),
       now,
       retentionDays: 7,
@@ -486,13 +492,13 @@ describe('the outbox and EventBridge', () => {
   it('publishes a staff decision right after its commit only when no older event of the user waits', async () => {
     const user = await newUser();
     const staff = await newUser({ role: 'staff' });
-    const publisher = outboxPublisher(db.sequelize, sink(), quiet, now);
+    const publisher = outboxPublisher(db.sql, sink(), quiet, now);
     // Filed without publishing: its event waits in the outbox.
     const waiting = await createRequest(staffDeps(), user, { requestType: 'waits' });
     await decideRequest(staffDeps(publisher), staff, waiting.id, 'rejected', 'no');
     expect(fake.received).toEqual([]);
     // The scheduled run publishes both, in order; then a decision goes out at once.
-    await publishPending({ sequelize: db.sequelize, sink: sink(), now, retentionDays: 7 });
+    await publishPending({ sql: db.sql, sink: sink(), now, retentionDays: 7 });
     expect(fake.received.map((e) => e.detailType)).toEqual([
       'approval_requested',
       'approval_decided',
@@ -514,7 +520,7 @@ describe('the outbox and EventBridge', () => {
     const lines: Record<string, unknown>[] = [];
     const logger: SinkLogger = { info: (_m, extra) => lines.push(extra), warn: () => undefined };
     const logged = await publishPending({
-      sequelize: db.sequelize,
+      sql: db.sql,
       sink: createEventSink(eventSettings({}), logger),
       now,
       retentionDays: 7,
@@ -525,7 +531,7 @@ describe('the outbox and EventBridge', () => {
 
     clock += 8 * 86_400_000;
     const later = await publishPending({
-      sequelize: db.sequelize,
+      sql: db.sql,
       sink: sink(),
       now,
       retentionDays: 7,

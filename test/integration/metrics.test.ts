@@ -54,12 +54,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   process.env = saved;
-  const { getDatabase } = jest.requireActual('../../lib/db') as typeof import('../../lib/db');
-  await getDatabase({
-    databaseUrl: testDb.url,
-    caFile: undefined,
-    connectTimeoutMs: 3000,
-  }).sequelize.close();
+  // The pools the handlers made (kept on globalThis, whichever module copy made them).
+  const { closeContainerPools } = jest.requireActual<typeof import('../../lib/containerPools')>(
+    '../../lib/containerPools',
+  );
+  await closeContainerPools();
   await db.sequelize.close();
   await testDb.drop();
   await receiver.stop();

@@ -4,10 +4,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { QueryTypes } from 'sequelize';
 import { createDatabase } from '../../lib/db';
+import { createPgDatabase } from '../../lib/pgDatabase';
+import { withSession } from '../../lib/sql';
 
 // A PostgreSQL with ssl=on and a server certificate from a throwaway CA, reached
-// through the project's own connection code (lib/connection.cjs via createDatabase),
-// as every function reaches its database. Needs `openssl` on the PATH.
+// through the project's own connection code (lib/connection.cjs), as every
+// function reaches its database: through Sequelize (createDatabase) and through
+// the pg pool of the send and verify functions (createPgDatabase), each case
+// both ways. Needs `openssl` on the PATH.
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'vs-tls-'));
 const file = (name: string) => path.join(dir, name);
@@ -117,23 +121,67 @@ describe('TLS to PostgreSQL by sslmode (server with ssl=on)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Connects as a function would and reports whether the session is encrypted. */
-  async function sessionSsl(host: string, sslmode: string, caFile?: string): Promise<boolean> {
-    const db = createDatabase({
+  const SSL_SQL = 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()';
+
+  /** Connects as a function would, both ways: whether each session is encrypted, or its error. */
+  async function bothWays(host: string, sslmode: string, caFile?: string) {
+    const settings = {
       databaseUrl: `postgres://postgres:postgres@${host}:${port}/postgres?sslmode=${sslmode}`,
       caFile,
       connectTimeoutMs: 5000,
-    });
-    try {
-      const [row] = await db.sequelize.query<{ ssl: boolean }>(
-        'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()',
-        { type: QueryTypes.SELECT },
-      );
-      return row?.ssl ?? false;
-    } finally {
-      await db.sequelize.close();
-    }
+    };
+    const viaSequelize = async () => {
+      const db = createDatabase(settings);
+      try {
+        const [row] = await db.sequelize.query<{ ssl: boolean }>(SSL_SQL, {
+          type: QueryTypes.SELECT,
+        });
+        return row?.ssl ?? false;
+      } finally {
+        await db.sequelize.close();
+      }
+    };
+    const viaPg = async () => {
+      const db = createPgDatabase(settings);
+      try {
+        const [row] = await withSession(db.sql, (sql) => sql.rows<{ ssl: boolean }>(SSL_SQL));
+        return row?.ssl ?? false;
+      } finally {
+        await db.pool.end();
+      }
+    };
+    return Promise.all([settle(viaSequelize()), settle(viaPg())]);
   }
+
+  const settle = (p: Promise<boolean>): Promise<PromiseSettledResult<boolean>> =>
+    p.then(
+      (value) => ({ status: 'fulfilled', value }),
+      (reason: unknown) => ({ status: 'rejected', reason }),
+    );
+
+  /** Encrypted or not, the same both ways. */
+  async function sessionSsl(host: string, sslmode: string, caFile?: string): Promise<boolean> {
+    const [sequelize, pg] = await bothWays(host, sslmode, caFile);
+    if (sequelize.status !== 'fulfilled' || pg.status !== 'fulfilled') {
+      throw new Error(`not connected: ${JSON.stringify([sequelize, pg].map(reasonOf))}`);
+    }
+    expect(pg.value).toBe(sequelize.value);
+    return pg.value;
+  }
+
+  /** Refused both ways, each with an error that matches `reason`. */
+  async function expectRefused(reason: RegExp, host: string, sslmode: string, caFile?: string) {
+    const outcomes = await bothWays(host, sslmode, caFile);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+    for (const o of outcomes) expect(reasonOf(o)).toMatch(reason);
+  }
+
+  const reasonOf = (o: PromiseSettledResult<boolean>) =>
+    o.status === 'rejected'
+      ? o.reason instanceof Error
+        ? o.reason.message
+        : String(o.reason)
+      : '';
 
   it('disable: connects without TLS', async () => {
     expect(await sessionSsl('127.0.0.1', 'disable')).toBe(false);
@@ -148,21 +196,20 @@ describe('TLS to PostgreSQL by sslmode (server with ssl=on)', () => {
   });
 
   it('verify-full: refuses a certificate from another CA', async () => {
-    await expect(sessionSsl('localhost', 'verify-full', file('other-ca.crt'))).rejects.toThrow(
-      /certificate/i,
-    );
+    await expectRefused(/certificate/i, 'localhost', 'verify-full', file('other-ca.crt'));
   });
 
   it('verify-full: refuses a host name the certificate does not name', async () => {
-    await expect(sessionSsl('127.0.0.1', 'verify-full', file('ca.crt'))).rejects.toThrow(
+    await expectRefused(
       /IP: 127\.0\.0\.1 is not in the cert's list|does not match certificate/,
+      '127.0.0.1',
+      'verify-full',
+      file('ca.crt'),
     );
   });
 
   it('verify-ca: checks the chain but not the host name', async () => {
     expect(await sessionSsl('127.0.0.1', 'verify-ca', file('ca.crt'))).toBe(true);
-    await expect(sessionSsl('127.0.0.1', 'verify-ca', file('other-ca.crt'))).rejects.toThrow(
-      /certificate/i,
-    );
+    await expectRefused(/certificate/i, '127.0.0.1', 'verify-ca', file('other-ca.crt'));
   });
 });

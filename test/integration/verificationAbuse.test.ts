@@ -1,5 +1,6 @@
 import { QueryTypes } from 'sequelize';
 import type { Database } from '../../lib/db';
+import type { PgDatabase } from '../../lib/pgDatabase';
 import { AppError, HttpError, toHttpError } from '../../lib/errors';
 import { abuseSettings } from '../../lib/verification/abuseSettings';
 import { issueCode, SendRequest, verifyCode } from '../../lib/verification/service';
@@ -19,13 +20,15 @@ const START = Date.parse('2026-11-30T08:00:00.000Z');
 
 let testDb: TestDatabase;
 let db: Database;
+let pgDb: PgDatabase;
 
 beforeAll(async () => {
-  ({ testDb, db } = await openServiceDatabase());
+  ({ testDb, db, pg: pgDb } = await openServiceDatabase());
 });
 
 afterAll(async () => {
   await db?.sequelize.close();
+  await pgDb?.pool.end();
   await testDb?.drop();
 });
 
@@ -37,7 +40,7 @@ function harness(env: Record<string, string> = {}, start = START) {
     ...verificationSettings({ VERIFICATION_CODE_PEPPER: PEPPER, ...env }),
     abuse: abuseSettings(env),
   };
-  const deps = { sequelize: db.sequelize, now: () => new Date(clock), sender, settings };
+  const deps = { sql: pgDb.sql, now: () => new Date(clock), sender, settings };
   return {
     deps,
     sender,

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { QueryTypes } from 'sequelize';
 import type { Database } from '../../lib/db';
+import type { PgDatabase } from '../../lib/pgDatabase';
 import { AppError, HttpError, toHttpError } from '../../lib/errors';
 import {
   getVerification,
@@ -19,13 +20,15 @@ const START = Date.parse('2026-11-26T20:00:00.000Z');
 
 let testDb: TestDatabase;
 let db: Database;
+let pgDb: PgDatabase;
 
 beforeAll(async () => {
-  ({ testDb, db } = await openServiceDatabase());
+  ({ testDb, db, pg: pgDb } = await openServiceDatabase());
 });
 
 afterAll(async () => {
   await db?.sequelize.close();
+  await pgDb?.pool.end();
   await testDb?.drop();
 });
 
@@ -45,7 +48,7 @@ function harness(overrides: Partial<VerificationSettings> = {}): Harness {
     ...overrides,
   };
   return {
-    deps: { sequelize: db.sequelize, now: () => new Date(clock), sender, settings },
+    deps: { sql: pgDb.sql, now: () => new Date(clock), sender, settings },
     sender,
     advance: (seconds) => {
       clock += seconds * 1000;

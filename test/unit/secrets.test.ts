@@ -1,7 +1,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { checkApiSettingsAtStart } from '../../lib/app';
+import { checkApiSettingsAtStart } from '../../lib/apiSettings';
 import { ConfigError } from '../../lib/errors';
 import { resetSecretCache } from '../../lib/secrets';
 import { envForStartCheck, runtimeEnv } from '../../lib/settings';

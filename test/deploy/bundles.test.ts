@@ -1,0 +1,120 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { build, type Metafile, type Plugin } from 'esbuild';
+import yaml from 'js-yaml';
+
+// What the send and verify functions carry: built with the esbuild options
+// serverless.yml gives serverless-esbuild (bundle, minify, keepNames, target,
+// platform, excluded packages, plugins), and read from esbuild's metafile,
+// which lists every file that went into a bundle.
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+const config = yaml.load(readFileSync(path.join(ROOT, 'serverless.yml'), 'utf8')) as {
+  custom: {
+    esbuild: {
+      bundle: boolean;
+      minify: boolean;
+      keepNames: boolean;
+      target: string;
+      platform: 'node';
+      exclude: string[];
+      plugins: string;
+    };
+  };
+  functions: Record<string, { handler: string }>;
+};
+
+/** The packages Sequelize brings along (its data types need them all), and Sequelize. */
+const SEQUELIZE_PACKAGES = [
+  'sequelize',
+  'sequelize-pool',
+  'moment',
+  'moment-timezone',
+  'lodash',
+  'validator',
+  'wkx',
+  'inflection',
+  'dottie',
+  'umzug',
+];
+
+/** The bundle of a function, as its inputs (files) and the imports it leaves to run time. */
+async function bundleOf(functionName: string): Promise<Metafile> {
+  const handler = config.functions[functionName]?.handler;
+  if (!handler) throw new Error(`no function ${functionName} in serverless.yml`);
+  const entry = path.join(ROOT, `${handler.slice(0, handler.lastIndexOf('.'))}.ts`);
+  const options = config.custom.esbuild;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const plugins = require(path.join(ROOT, options.plugins)) as Plugin[];
+  const result = await build({
+    entryPoints: [entry],
+    bundle: options.bundle,
+    minify: options.minify,
+    keepNames: options.keepNames,
+    target: options.target,
+    platform: options.platform,
+    external: options.exclude,
+    plugins,
+    format: 'cjs',
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+  });
+  return result.metafile;
+}
+
+/** The npm packages whose files are in a bundle. */
+function packagesIn(meta: Metafile): Set<string> {
+  const names = new Set<string>();
+  for (const file of Object.keys(meta.inputs)) {
+    const match = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(file);
+    if (match?.[1]) names.add(match[1]);
+  }
+  return names;
+}
+
+/** Every import of an excluded package (the AWS SDK), with how it is made. */
+function externalImports(meta: Metafile): { path: string; kind: string; from: string }[] {
+  return Object.entries(meta.inputs).flatMap(([from, input]) =>
+    input.imports.filter((i) => i.external).map((i) => ({ path: i.path, kind: i.kind, from })),
+  );
+}
+
+describe('the send and verify bundles', () => {
+  let bundles: Record<string, Metafile>;
+
+  beforeAll(async () => {
+    const names = ['issueVerificationCode', 'verifyVerificationCode', 'getMyVerification'];
+    const built = await Promise.all(names.map(bundleOf));
+    bundles = Object.fromEntries(names.map((n, i) => [n, built[i] as Metafile]));
+  }, 60_000);
+
+  it.each(['issueVerificationCode', 'verifyVerificationCode'])(
+    '%s carries pg and none of Sequelize, moment, lodash or validator',
+    (name) => {
+      const packages = packagesIn(bundles[name] as Metafile);
+      expect(packages).toContain('pg');
+      expect(SEQUELIZE_PACKAGES.filter((p) => packages.has(p))).toEqual([]);
+    },
+  );
+
+  it('a function that uses Sequelize carries it (the check finds what it looks for)', () => {
+    const packages = packagesIn(bundles.getMyVerification as Metafile);
+    expect(SEQUELIZE_PACKAGES.filter((p) => packages.has(p))).toEqual(
+      expect.arrayContaining(['sequelize', 'moment', 'lodash', 'validator']),
+    );
+  });
+
+  it.each(['issueVerificationCode', 'verifyVerificationCode'])(
+    '%s loads the AWS SDK only on first use (dynamic import), never at start',
+    (name) => {
+      const sdk = externalImports(bundles[name] as Metafile).filter((i) =>
+        i.path.startsWith('@aws-sdk/'),
+      );
+      // Secrets Manager and SSM (secrets), SES and SNS (delivery), EventBridge (events).
+      expect(sdk.length).toBeGreaterThan(0);
+      expect(sdk.filter((i) => i.kind !== 'dynamic-import')).toEqual([]);
+    },
+  );
+});
