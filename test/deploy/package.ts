@@ -46,8 +46,8 @@ export async function packageService(
     ESBUILD_WORK_FOLDER: `.esbuild-test-package-${process.pid}-${path.basename(out)}`,
     SLS_TELEMETRY_DISABLED: '1',
   });
-  try {
-    await promisify(execFile)(
+  const run = () =>
+    promisify(execFile)(
       process.execPath,
       [
         path.join(ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js'),
@@ -59,6 +59,19 @@ export async function packageService(
       ],
       { cwd: ROOT, env: childEnv, maxBuffer: 16 * 1024 * 1024 },
     );
+  const written = async () =>
+    (await readdir(out)).includes('cloudformation-template-update-stack.json');
+  try {
+    // Seen twice in full parallel suites, never alone: serverless exited 0
+    // without writing the template. It is run once more then, and if that
+    // happens again its output is reported.
+    let output = await run();
+    if (!(await written())) output = await run();
+    if (!(await written())) {
+      throw new Error(
+        `serverless package exited 0 without writing the template\n${output.stdout}\n${output.stderr}`,
+      );
+    }
   } catch (err) {
     // The error carries serverless's output (`stdout`, `stderr`) for the test to read.
     await rm(out, { recursive: true, force: true });
