@@ -58,7 +58,7 @@ const fail = (statusCode: number, code: string) => reply(statusCode, { error: { 
 const LOCK = `SELECT email, phone, verification_status FROM users WHERE id = $1 FOR NO KEY UPDATE`;
 
 // Counts in a new snapshot (after the lock); supersede and insert only when allowed.
-const SEND = `
+export const SEND = `
   WITH u AS (
     SELECT count(*)::int AS n, max(created_at) AS last, min(created_at) AS first
     FROM verification_codes

@@ -100,6 +100,18 @@ export function messageLocale(request: LocaleRequest, defaultLocale: string): st
   return chooseLocale(request, defaultLocale, hasTemplate);
 }
 
+const pluralRules = new Map<string, Intl.PluralRules>();
+
+/** The CLDR plural category of `n` in `locale` (its rules built once per container). */
+function pluralOf(locale: string, n: number): Intl.LDMLPluralRule {
+  let rules = pluralRules.get(locale);
+  if (rules === undefined) {
+    rules = new Intl.PluralRules(locale);
+    pluralRules.set(locale, rules);
+  }
+  return rules.select(n);
+}
+
 /** Fills `{name}` placeholders; a name without a value is a template error, never sent. */
 function fill(text: string, values: Record<string, string>): string {
   return text.replace(/\{([A-Za-z]+)\}/g, (placeholder, name: string) => {
@@ -114,7 +126,7 @@ export function renderMessage(message: MessageInput, settings: MessageSettings):
   const locale = templateFor(message.locale) ? message.locale : settings.defaultLocale;
   const template = templateFor(locale);
   if (!template) throw new Error(`no message template for ${locale}`);
-  const plural = new Intl.PluralRules(locale).select(message.ttlMinutes);
+  const plural = pluralOf(locale, message.ttlMinutes);
   const minutes = fill(template.minutes[plural] ?? template.minutes.other, {
     count: String(message.ttlMinutes),
   });

@@ -167,47 +167,64 @@ const FAILED_ATTEMPTS_CTE = (user: string, channel: string, now: string) => `fai
 // it, supersede the active code and insert the new one. Referencing
 // "superseded" from the INSERT makes the UPDATE run first, so the partial unique
 // index (one active code per user and channel) never sees two active rows.
-/** The parts of ISSUE_SQL that count one optional limit, or stand-ins that count nothing. */
+//
+// Planning it is most of its cost (the statement is planned on every send:
+// named prepared statements would pin connections behind RDS Proxy), and
+// planning grows with each CTE and each relation a SELECT joins: `decision`
+// carries everything the answer needs, so the last SELECT reads it alone, and
+// a limit that is unset adds nothing but its parameter.
+/** The parts of ISSUE_SQL that count one optional limit, or what stands in when it is unset. */
 const LIMIT_PARTS = {
   ip: {
     on: {
-      cte: `  ), ip_sends AS (
+      cte: `, ip_sends AS (
     SELECT count(*)::int AS n FROM verification_codes
     WHERE $14::int IS NOT NULL
       AND source_ip <<= network(set_masklen($13::inet, CASE family($13::inet) WHEN 6 THEN 64 ELSE 32 END))
       AND created_at > $4::timestamptz - interval '1 hour'
-`,
-      oldest: `         CASE WHEN i.n >= $14::int THEN (
+  )`,
+      allowed: `($14::int IS NULL OR i.n < $14::int)`,
+      carried: `, i.n AS ip_n`,
+      from: `, ip_sends i`,
+      oldest: `         CASE WHEN d.ip_n >= $14::int THEN (
            SELECT (extract(epoch FROM created_at) * 1000)::float8 FROM verification_codes
            WHERE source_ip <<= network(set_masklen($13::inet, CASE family($13::inet) WHEN 6 THEN 64 ELSE 32 END))
              AND created_at > $4::timestamptz - interval '1 hour'
-           ORDER BY created_at OFFSET i.n - $14::int LIMIT 1) END AS ip_oldest,
+           ORDER BY created_at OFFSET d.ip_n - $14::int LIMIT 1) END AS ip_oldest,
 `,
     },
     off: {
-      cte: `  ), ip_sends AS (SELECT 0 AS n
-`,
+      cte: '',
+      // Nothing counted: a limit given anyway is not reached.
+      allowed: `($14::int IS NULL OR 0 < $14::int)`,
+      carried: '',
+      from: '',
       oldest: `         NULL::float8 AS ip_oldest,
 `,
     },
   },
   country: {
     on: {
-      cte: `  ), country_sends AS (
+      cte: `, country_sends AS (
     SELECT count(*)::int AS n FROM verification_codes
     WHERE $15::int IS NOT NULL AND destination_country = $12::char(2)
       AND created_at > $4::timestamptz - interval '1 hour'
-`,
-      oldest: `         CASE WHEN c.n >= $15::int THEN (
+  )`,
+      allowed: `($15::int IS NULL OR c.n < $15::int)`,
+      carried: `, c.n AS country_n`,
+      from: `, country_sends c`,
+      oldest: `         CASE WHEN d.country_n >= $15::int THEN (
            SELECT (extract(epoch FROM created_at) * 1000)::float8 FROM verification_codes
            WHERE destination_country = $12::char(2)
              AND created_at > $4::timestamptz - interval '1 hour'
-           ORDER BY created_at OFFSET c.n - $15::int LIMIT 1) END AS country_oldest
+           ORDER BY created_at OFFSET d.country_n - $15::int LIMIT 1) END AS country_oldest
 `,
     },
     off: {
-      cte: `  ), country_sends AS (SELECT 0 AS n
-`,
+      cte: '',
+      allowed: `($15::int IS NULL OR 0 < $15::int)`,
+      carried: '',
+      from: '',
       oldest: `         NULL::float8 AS country_oldest
 `,
     },
@@ -266,12 +283,13 @@ export function issueSql(limits: { ip: boolean; country: boolean; keyed?: boolea
                     '{}') AS times
     FROM verification_codes
     WHERE destination = $3 AND created_at > $4::timestamptz - interval '1 hour'
-${ip.cte}${country.cte}  ), ${FAILED_ATTEMPTS_CTE('$1', '$2', '$4')}${keyed.cte}, decision AS (
+  )${ip.cte}${country.cte}, ${FAILED_ATTEMPTS_CTE('$1', '$2', '$4')}${keyed.cte}, decision AS (
     SELECT (u.last IS NULL OR u.last <= $4::timestamptz - make_interval(secs => $5::int))
            AND u.n < $6::int AND d.n < $7::int AND f.n < $16::int
-           AND ($14::int IS NULL OR i.n < $14::int)
-           AND ($15::int IS NULL OR c.n < $15::int)${keyed.allowed} AS allowed
-    FROM user_sends u, destination_sends d, ip_sends i, country_sends c, failed f
+           AND ${ip.allowed}
+           AND ${country.allowed}${keyed.allowed} AS allowed,
+           u.times AS user_times, d.times AS destination_times, f.failures${ip.carried}${country.carried}
+    FROM user_sends u, destination_sends d, failed f${ip.from}${country.from}
   ), superseded AS (
     UPDATE verification_codes SET superseded_at = $4
     WHERE user_id = $1 AND channel = $2 AND consumed_at IS NULL AND superseded_at IS NULL
@@ -290,12 +308,12 @@ ${ip.cte}${country.cte}  ), ${FAILED_ATTEMPTS_CTE('$1', '$2', '$4')}${keyed.cte}
     SELECT verification_record_event($1::int, NULL::int, 'code_sent', $2::text, $17::jsonb, $4::timestamptz)
     FROM inserted
   )
-  SELECT decision.allowed, u.times AS user_times, d.times AS destination_times,
-         f.failures, (SELECT count(*)::int FROM inserted) AS inserted,
-         (SELECT count(*)::int FROM sent_event) AS recorded,
+  -- One event per inserted code: counting the events counts the inserts.
+  SELECT d.allowed, d.user_times, d.destination_times, d.failures,
+         (SELECT count(*)::int FROM sent_event) AS inserted,
          -- Over a limit of m with n sends counted, the (n - m + 1)-th oldest must
          -- leave the window: read (index order) only when it is needed.
-${ip.oldest}${country.oldest}${keyed.columns}  FROM decision, user_sends u, destination_sends d, ip_sends i, country_sends c, failed f${keyed.join}`;
+${ip.oldest}${country.oldest}${keyed.columns}  FROM decision d${keyed.join}`;
     issueStatements.set(key, text);
   }
   return text;
