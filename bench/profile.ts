@@ -11,14 +11,23 @@
  * side alone, which is what to run under a profiler:
  *
  *   node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/profile.ts --only handler
+ *
+ * With `--cold N`, it starts the send, the verify and the bare pg bundle N
+ * times each instead, each in a fresh process (bench/coldWorker.cjs, as
+ * `npm run bench` does), interleaved, and prints the medians of `require`, the
+ * first request and both, and their ratios to the bare pg bundle. `--node
+ * <binary>` runs those processes with another Node.js (Lambda's is 22), and
+ * `--cold-prof <dir>` writes a CPU profile of each start into <dir>.
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 import pg from 'pg';
 import { BENCH_FLOOR_SETTINGS, Floor } from './floor';
-import { ROOT } from './lib/bundles';
+import { buildFixture, ROOT } from './lib/bundles';
 import {
   createDatabase,
   KNOWN_CODE,
@@ -28,7 +37,7 @@ import {
   withClient,
 } from './lib/databases';
 import { BENCH_PEPPER, functionEnv, httpEvent, lambdaContext, tokenFor } from './lib/events';
-import { elapsedMs, summarize } from './lib/stats';
+import { elapsedMs, median, summarize } from './lib/stats';
 
 type Reply = { statusCode?: number; body?: string };
 type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<Reply>;
@@ -41,26 +50,108 @@ const REQUESTS = Number(arg('--requests') ?? 2000);
 const WARMUP = 200;
 const ONLY = arg('--only') as 'handler' | 'floor' | undefined;
 const USERS = 200;
+const COLD = arg('--cold') === undefined ? undefined : Number(arg('--cold'));
+const NODE = arg('--node') ?? process.execPath;
+const COLD_PROFILE_DIR = arg('--cold-prof');
+const run = promisify(execFile);
+// custom.esbuild.plugins of serverless.yml.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const SERVERLESS_ESBUILD_PLUGINS = require('../deploy/esbuild-plugins.cjs') as Plugin[];
 
-/** The bundle of one function, with serverless.yml's esbuild options. */
-async function bundle(entry: string, dir: string): Promise<Handler> {
+/** The bundle of one function, with serverless.yml's esbuild options; its file. */
+async function bundleFile(entry: string, dir: string): Promise<string> {
   const outfile = path.join(dir, `${path.basename(entry, '.ts')}.js`);
   await build({
     entryPoints: [path.join(ROOT, entry)],
     outfile,
     bundle: true,
     // Readable names in a profile (--only); as deployed otherwise.
-    minify: !ONLY,
+    minify: !ONLY || COLD !== undefined,
     keepNames: true,
     sourcemap: false,
     platform: 'node',
     target: 'node22',
     format: 'cjs',
     external: ['pg-native', '@aws-sdk/*'],
+    plugins: SERVERLESS_ESBUILD_PLUGINS,
     logLevel: 'silent',
   });
+  return outfile;
+}
+
+async function bundle(entry: string, dir: string): Promise<Handler> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require(outfile) as { handler: Handler }).handler;
+  return (require(await bundleFile(entry, dir)) as { handler: Handler }).handler;
+}
+
+/** `--cold N`: fresh-process starts of the send, the verify and the bare pg bundle. */
+async function coldStarts(dbUrl: string, dir: string, runs: number): Promise<void> {
+  const admin = new pg.Client({ connectionString: dbUrl });
+  await admin.connect();
+  const starts = [
+    { name: 'bare pg', file: (await buildFixture('bare-pg', dir)).file, event: {} },
+    {
+      name: 'send',
+      file: await bundleFile('functions/verification/issueCode.ts', dir),
+      event: httpEvent({
+        method: 'POST',
+        route: '/verification/codes',
+        token: await tokenFor(21),
+        body: { channel: 'email' },
+      }),
+    },
+    {
+      name: 'verify',
+      file: await bundleFile('functions/verification/verifyCode.ts', dir),
+      event: httpEvent({
+        method: 'POST',
+        route: '/verification/verify',
+        token: await tokenFor(20),
+        body: { channel: 'email', code: KNOWN_CODE },
+      }),
+    },
+  ];
+  const samples = new Map<string, { load: number[]; total: number[] }>();
+  for (let i = 0; i < runs; i += 1) {
+    for (let k = 0; k < starts.length; k += 1) {
+      const s = starts[(i + k) % starts.length] as (typeof starts)[number];
+      if (s.name === 'verify') await putKnownCode(admin, BENCH_PEPPER, 20);
+      const eventFile = path.join(dir, `${s.name.replace(' ', '-')}.json`);
+      await writeFile(eventFile, JSON.stringify(s.event));
+      const profile = COLD_PROFILE_DIR
+        ? ['--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${COLD_PROFILE_DIR}`]
+        : [];
+      const { stdout } = await run(
+        NODE,
+        [...profile, path.join(ROOT, 'bench', 'coldWorker.cjs'), s.file, 'handler', eventFile],
+        { env: process.env },
+      );
+      const r = JSON.parse(stdout.trim().split('\n').pop() as string) as {
+        loadMs: number;
+        firstRequestMs: number;
+        statusCode?: number;
+        error?: string;
+      };
+      if (r.error || (r.statusCode ?? 200) >= 300) {
+        throw new Error(`${s.name}: ${r.error ?? `HTTP ${r.statusCode}`}`);
+      }
+      const m = samples.get(s.name) ?? { load: [], total: [] };
+      m.load.push(r.loadMs);
+      m.total.push(r.loadMs + r.firstRequestMs);
+      samples.set(s.name, m);
+    }
+  }
+  await admin.end();
+  const bare = samples.get('bare pg') as { load: number[]; total: number[] };
+  console.error(`${runs} cold starts each, ${NODE === process.execPath ? process.version : NODE}`);
+  for (const [name, m] of samples) {
+    const load = median(m.load);
+    const total = median(m.total);
+    console.error(
+      `${name.padEnd(8)} require ${load.toFixed(1)} ms, + first request ${total.toFixed(1)} ms` +
+        `  (${(total / median(bare.total)).toFixed(2)}× bare pg)`,
+    );
+  }
 }
 
 function expect(what: string, status: number, reply: Reply) {
@@ -80,6 +171,10 @@ async function main() {
     await migrate(db.url);
     await withClient(db.url, (c) => seedUsers(c, 4 * USERS + 20));
     Object.assign(process.env, functionEnv(db.url));
+    if (COLD !== undefined) {
+      await coldStarts(db.url, dir, COLD);
+      return;
+    }
     const handler = {
       issue: await bundle('functions/verification/issueCode.ts', dir),
       verify: await bundle('functions/verification/verifyCode.ts', dir),
@@ -161,7 +256,7 @@ async function main() {
     process.env.DATABASE_URL = adminUrl;
     await db.drop();
     // Kept after a profiling run: the profile's line numbers point into it.
-    if (!ONLY) await rm(dir, { recursive: true, force: true });
+    if (!ONLY && !COLD_PROFILE_DIR) await rm(dir, { recursive: true, force: true });
   }
   process.exit(0);
 }

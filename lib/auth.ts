@@ -1,4 +1,8 @@
-import { createRemoteJWKSet, JWTPayload, jwtVerify, JWTVerifyGetKey, JWTVerifyOptions } from 'jose';
+import type { JWTPayload, JWTVerifyGetKey, JWTVerifyOptions } from 'jose';
+// jose's own entry point re-exports all of jose, its JWKS client (and with it
+// node:http and node:https) included: the verifier alone keeps a cold start
+// from loading the rest. The JWKS client is loaded when a key set is first needed.
+import { jwtVerify } from 'jose/jwt/verify';
 import type { User } from '../models';
 import { ConfigError, unauthorized } from './errors';
 import { header, HttpEvent } from './http';
@@ -107,12 +111,14 @@ export function createTokenVerifier(settings: AuthSettings): TokenVerifier {
   };
   let verifySignature: (token: string) => Promise<{ payload: JWTPayload }>;
   if (settings.jwksUrl) {
-    const keySet: JWTVerifyGetKey = createRemoteJWKSet(new URL(settings.jwksUrl), {
-      timeoutDuration: 3000,
-      cacheMaxAge: 10 * 60 * 1000,
-    });
-    verifySignature = (token) =>
-      jwtVerify(token, keySet, { ...options, algorithms: ['RS256', 'ES256'] });
+    const url = new URL(settings.jwksUrl);
+    let keySet: Promise<JWTVerifyGetKey> | undefined;
+    verifySignature = async (token) => {
+      keySet ??= import('jose/jwks/remote').then(({ createRemoteJWKSet }) =>
+        createRemoteJWKSet(url, { timeoutDuration: 3000, cacheMaxAge: 10 * 60 * 1000 }),
+      );
+      return jwtVerify(token, await keySet, { ...options, algorithms: ['RS256', 'ES256'] });
+    };
   } else {
     const secret = new TextEncoder().encode(settings.jwtSecret ?? '');
     verifySignature = (token) => jwtVerify(token, secret, { ...options, algorithms: ['HS256'] });

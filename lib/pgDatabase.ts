@@ -70,12 +70,41 @@ export function createPgDatabase(
   return { pool, sql: pgSqlPool(pool) };
 }
 
+/** A connection failure of `warm` older than this is not a later request's answer. */
+const WARM_FAILURE_KEPT_MS = 5_000;
+
 /** Sessions on a `pg.Pool`. */
 export function pgSqlPool(pool: pg.Pool): SqlPool {
+  // A connection opened ahead of need (`warm`). Once open it is an idle
+  // connection of the pool; until then the next `connect` waits for it, and
+  // if it fails, that failure is the next `connect`'s (one wait, not two).
+  let opening: Promise<void> | undefined;
+  let failure: { error: unknown; at: number } | undefined;
   return {
+    warm() {
+      if (opening !== undefined || pool.totalCount > 0) return false;
+      const attempt = pool.connect().then(
+        (client) => client.release(),
+        (error: unknown) => {
+          failure = { error, at: Date.now() };
+        },
+      );
+      opening = attempt;
+      void attempt.then(() => {
+        if (opening === attempt) opening = undefined;
+      });
+      return true;
+    },
     async connect(): Promise<LeasedConnection> {
       let client: pg.PoolClient;
       try {
+        // Waited for, so that the pool lends it rather than opening a second.
+        if (opening !== undefined) await opening;
+        const failed = failure;
+        failure = undefined;
+        if (failed !== undefined && Date.now() - failed.at < WARM_FAILURE_KEPT_MS) {
+          throw failed.error;
+        }
         client = await pool.connect();
       } catch (err) {
         throw new DatabaseConnectError(err);

@@ -43,6 +43,15 @@ export interface LeasedConnection {
  */
 export interface SqlPool {
   connect(): Promise<LeasedConnection>;
+  /**
+   * Starts opening a connection now if the pool has none (a container's first
+   * request, or the first after its connections were closed idle), so that the
+   * server starts its session while the request checks its token and body.
+   * True when it started one: the caller then lets the event loop turn once,
+   * which sends the connection's first packets (lib/httpRoute.ts). The next
+   * `connect` waits for it, and fails with its error if it failed.
+   */
+  warm?(): boolean;
 }
 
 /**

@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { build, type Metafile, type Plugin } from 'esbuild';
 import yaml from 'js-yaml';
@@ -41,6 +43,11 @@ const SEQUELIZE_PACKAGES = [
 
 /** The bundle of a function, as its inputs (files) and the imports it leaves to run time. */
 async function bundleOf(functionName: string): Promise<Metafile> {
+  return (await built(functionName)).metafile;
+}
+
+/** The bundle of a function: its metafile and its code. */
+async function built(functionName: string): Promise<{ metafile: Metafile; code: string }> {
   const handler = config.functions[functionName]?.handler;
   if (!handler) throw new Error(`no function ${functionName} in serverless.yml`);
   const entry = path.join(ROOT, `${handler.slice(0, handler.lastIndexOf('.'))}.ts`);
@@ -61,7 +68,7 @@ async function bundleOf(functionName: string): Promise<Metafile> {
     metafile: true,
     logLevel: 'silent',
   });
-  return result.metafile;
+  return { metafile: result.metafile, code: result.outputFiles[0]?.text ?? '' };
 }
 
 /** The npm packages whose files are in a bundle. */
@@ -117,4 +124,44 @@ describe('the send and verify bundles', () => {
       expect(sdk.filter((i) => i.kind !== 'dynamic-import')).toEqual([]);
     },
   );
+});
+
+describe('what the send bundle does at start', () => {
+  let code: string;
+  let dir: string;
+
+  beforeAll(async () => {
+    code = (await built('issueVerificationCode')).code;
+    dir = mkdtempSync(path.join(os.tmpdir(), 'vs-bundle-'));
+  }, 60_000);
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("does not load node:https (jose's JWKS client) when tokens are checked with a secret", () => {
+    const file = path.join(dir, 'send.js');
+    writeFileSync(file, code);
+    const loaded = execFileSync(
+      process.execPath,
+      ['-e', `require(${JSON.stringify(file)}); console.log(process.moduleLoadList.join(' '))`],
+      {
+        env: {
+          PATH: process.env.PATH,
+          STAGE: 'dev',
+          DATABASE_URL: 'postgres://u@127.0.0.1:1/x',
+          AUTH_JWT_SECRET: 'x'.repeat(40),
+          VERIFICATION_CODE_PEPPER: 'p'.repeat(32),
+          LOG_LEVEL: 'WARN',
+        },
+        encoding: 'utf8',
+      },
+    );
+    expect(loaded).toContain('NativeModule crypto');
+    expect(loaded).not.toContain('NativeModule https');
+  });
+
+  it("carries libphonenumber-js's metadata as one JSON string, parsed on first use", () => {
+    expect(code).toMatch(/JSON\.parse\('\{"version":4,"country_calling_codes":/);
+    // Not also as an object literal.
+    expect(code).not.toMatch(/\{version:4,country_calling_codes:/);
+  });
 });

@@ -387,3 +387,68 @@ describe('idle connections of the pg pool', () => {
     }
   });
 });
+
+describe('a connection of the pg pool opened ahead of need (warm)', () => {
+  /** The test database's sessions, not counting the admin client. */
+  const backends = async () =>
+    (
+      await admin.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+      )
+    ).rows[0]!.n;
+
+  it('is started once, only while the pool has no connection, and the session that follows uses it', async () => {
+    const db = createPgDatabase(settingsFor(testDb.url), { max: 2 });
+    try {
+      expect(db.sql.warm?.()).toBe(true);
+      // Already opening: not a second one.
+      expect(db.sql.warm?.()).toBe(false);
+      expect(await withSession(db.sql, (sql) => sql.rows('SELECT 1 AS one'))).toEqual([{ one: 1 }]);
+      expect(db.pool.totalCount).toBe(1);
+      expect(await backends()).toBe(1);
+      // The pool has a connection now: nothing to open ahead.
+      expect(db.sql.warm?.()).toBe(false);
+    } finally {
+      await db.pool.end();
+    }
+  });
+
+  it('is still the one a session uses when that session comes after it opened', async () => {
+    const db = createPgDatabase(settingsFor(testDb.url), { max: 2 });
+    try {
+      expect(db.sql.warm?.()).toBe(true);
+      for (let i = 0; i < 200 && db.pool.idleCount === 0; i += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(db.pool.idleCount).toBe(1);
+      await withSession(db.sql, (sql) => sql.rows('SELECT 1'));
+      expect(db.pool.totalCount).toBe(1);
+      expect(await backends()).toBe(1);
+    } finally {
+      await db.pool.end();
+    }
+  });
+
+  it("that fails is the next session's 503, after one connect timeout, not two", async () => {
+    const sockets = new Set<net.Socket>();
+    const silent = net.createServer((s) => sockets.add(s));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as net.AddressInfo).port;
+    const db = createPgDatabase(settingsFor(`postgres://postgres@127.0.0.1:${port}/x`, 400));
+    try {
+      const started = Date.now();
+      expect(db.sql.warm?.()).toBe(true);
+      const err = await withSession(db.sql, (sql) => sql.rows('SELECT 1')).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(DatabaseConnectError);
+      expect(isDatabaseUnavailable(err)).toBe(true);
+      // One connection attempt: the silent server saw one socket.
+      expect(sockets.size).toBe(1);
+      expect(Date.now() - started).toBeLessThan(800);
+    } finally {
+      sockets.forEach((s) => s.destroy());
+      silent.close();
+      await db.pool.end();
+    }
+  });
+});
