@@ -22,7 +22,7 @@ import {
 } from './idempotency/request';
 import { runKeyed } from './idempotency/run';
 import { requireStaff } from './policies';
-import type { SqlPool } from './sql';
+import { type SqlPool, warmUp } from './sql';
 
 /**
  * Declarative API handlers: a handler file states its route's needs (who may
@@ -131,9 +131,9 @@ export function routeHandler<
 
   return handleHttp(async (event, lambda): Promise<HttpResponse> => {
     const ctx = await context();
-    // No connection yet: the server sets one up while the token and the body
-    // are checked (about 3 ms of a container's first request).
-    if (ctx.sql.warm?.()) await new Promise<void>((resolve) => setImmediate(resolve));
+    // No connection (the first request after the pool closed its idle ones):
+    // the server sets one up while the token and the body are checked.
+    await warmUp(ctx.sql);
     let caller: number | User;
     if (route.auth === 'token') {
       caller = await ctx.authenticatedUserId(event);

@@ -55,6 +55,15 @@ export interface SqlPool {
 }
 
 /**
+ * Starts opening a connection if the pool has none (`SqlPool#warm`) and lets
+ * the event loop turn once, which sends its first packets: the server then
+ * sets up the session while this request goes on with its own work.
+ */
+export async function warmUp(pool: SqlPool): Promise<void> {
+  if (pool.warm?.()) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+/**
  * No connection could be had: the server refused, did not answer in time, is
  * out of connection slots, turned the login down, or the pool had none free
  * in time. The driver's error is the `cause`.
