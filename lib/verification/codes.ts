@@ -82,6 +82,33 @@ export function nextSendAllowedAt(
   return { at, reason };
 }
 
+/** A sliding window before a send: how many sends it holds and the oldest (epoch ms; null when empty). */
+export interface WindowBefore {
+  count: number;
+  oldest: number | null;
+}
+
+/**
+ * `nextSendAllowedAt(now, [...userTimes, now], [...destinationTimes, now])`
+ * right after an allowed send made at `now`, from each window's count and
+ * oldest send alone. A send is allowed only below each cap (n < m), so after
+ * it a window holds at most m sends, and only when it holds exactly m does
+ * its oldest decide anything: the rest of the times are never read.
+ */
+export function nextSendAfterSend(
+  now: number,
+  user: WindowBefore,
+  destination: WindowBefore,
+  limits: SendLimits,
+): number {
+  let at = Math.max(now, now + limits.sendCooldownSeconds * 1000);
+  const freedAt = (w: WindowBefore, cap: number) =>
+    w.count + 1 >= cap ? (w.count === 0 || w.oldest === null ? now : w.oldest) + HOUR_MS : now;
+  at = Math.max(at, freedAt(user, limits.maxSendsPerHour));
+  at = Math.max(at, freedAt(destination, limits.maxSendsPerDestinationPerHour));
+  return at;
+}
+
 /** Whole seconds until `at`, at least 1 (a Retry-After of 0 invites a busy loop). */
 export function retryAfterSeconds(now: number, at: number): number {
   return Math.max(1, Math.ceil((at - now) / 1000));

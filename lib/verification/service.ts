@@ -44,6 +44,7 @@ import {
   failedAttemptsLockedUntil,
   HOUR_MS,
   isWellFormedCode,
+  nextSendAfterSend,
   nextSendAllowedAt,
   retryAfterSeconds,
 } from './codes';
@@ -163,6 +164,37 @@ const FAILED_ATTEMPTS_CTE = (user: string, channel: string, now: string) => `fai
       AND expires_at > ${now}::timestamptz - interval '24 hours' AND attempts > 0
   )`;
 
+/** The sum of FAILED_ATTEMPTS_CTE alone, for the send's decision ($1 user, $2 channel, $4 now). */
+const FAILED_SUM_CTE = `failed AS (
+    SELECT coalesce(sum(attempts), 0)::int AS n
+    FROM verification_codes
+    WHERE user_id = $1 AND channel = $2
+      AND created_at > $4::timestamptz - interval '24 hours 10 minutes'
+      AND expires_at > $4::timestamptz - interval '24 hours' AND attempts > 0
+  )`;
+
+/**
+ * What a refused send's answer needs (its Retry-After, and which limit): the
+ * times of the user's and the destination's sends in the window and the
+ * wrong tries of the daily cap. Read only when ISSUE_SQL refused, in the same
+ * transaction with the user still locked (so by the same counts): an allowed
+ * send needs only the counts and oldest times that ISSUE_SQL returns.
+ * $1 user, $2 channel, $3 destination, $4 now.
+ */
+export const REFUSAL_SQL = `
+  WITH ${FAILED_ATTEMPTS_CTE('$1', '$2', '$4')}
+  SELECT (SELECT coalesce(array_agg((extract(epoch FROM created_at) * 1000)::float8
+                                    ORDER BY created_at), '{}')
+          FROM verification_codes
+          WHERE user_id = $1 AND channel = $2
+            AND created_at > $4::timestamptz - interval '1 hour') AS user_times,
+         (SELECT coalesce(array_agg((extract(epoch FROM created_at) * 1000)::float8
+                                    ORDER BY created_at), '{}')
+          FROM verification_codes
+          WHERE destination = $3 AND created_at > $4::timestamptz - interval '1 hour') AS destination_times,
+         f.failures
+  FROM failed f`;
+
 // One statement: read the sliding-window counts, and only if every limit allows
 // it, supersede the active code and insert the new one. Referencing
 // "superseded" from the INSERT makes the UPDATE run first, so the partial unique
@@ -273,22 +305,20 @@ export function issueSql(limits: { ip: boolean; country: boolean; keyed?: boolea
     text = `
   WITH user_sends AS (
     SELECT count(*)::int AS n, max(created_at) AS last,
-           coalesce(array_agg((extract(epoch FROM created_at) * 1000)::float8 ORDER BY created_at),
-                    '{}') AS times
+           (extract(epoch FROM min(created_at)) * 1000)::float8 AS oldest
     FROM verification_codes
     WHERE user_id = $1 AND channel = $2 AND created_at > $4::timestamptz - interval '1 hour'
   ), destination_sends AS (
-    SELECT count(*)::int AS n,
-           coalesce(array_agg((extract(epoch FROM created_at) * 1000)::float8 ORDER BY created_at),
-                    '{}') AS times
+    SELECT count(*)::int AS n, (extract(epoch FROM min(created_at)) * 1000)::float8 AS oldest
     FROM verification_codes
     WHERE destination = $3 AND created_at > $4::timestamptz - interval '1 hour'
-  )${ip.cte}${country.cte}, ${FAILED_ATTEMPTS_CTE('$1', '$2', '$4')}${keyed.cte}, decision AS (
+  )${ip.cte}${country.cte}, ${FAILED_SUM_CTE}${keyed.cte}, decision AS (
     SELECT (u.last IS NULL OR u.last <= $4::timestamptz - make_interval(secs => $5::int))
            AND u.n < $6::int AND d.n < $7::int AND f.n < $16::int
            AND ${ip.allowed}
            AND ${country.allowed}${keyed.allowed} AS allowed,
-           u.times AS user_times, d.times AS destination_times, f.failures${ip.carried}${country.carried}
+           u.n AS user_n, u.oldest AS user_oldest, d.n AS destination_n,
+           d.oldest AS destination_oldest${ip.carried}${country.carried}
     FROM user_sends u, destination_sends d, failed f${ip.from}${country.from}
   ), superseded AS (
     UPDATE verification_codes SET superseded_at = $4
@@ -309,7 +339,7 @@ export function issueSql(limits: { ip: boolean; country: boolean; keyed?: boolea
     FROM inserted
   )
   -- One event per inserted code: counting the events counts the inserts.
-  SELECT d.allowed, d.user_times, d.destination_times, d.failures,
+  SELECT d.allowed, d.user_n, d.user_oldest, d.destination_n, d.destination_oldest,
          (SELECT count(*)::int FROM sent_event) AS inserted,
          -- Over a limit of m with n sends counted, the (n - m + 1)-th oldest must
          -- leave the window: read (index order) only when it is needed.
@@ -402,15 +432,26 @@ interface LockedUser extends Partial<PriorColumns> {
 
 interface IssueRow extends Partial<PriorColumns> {
   allowed: boolean;
-  user_times: number[];
-  destination_times: number[];
-  failures: [number, number][];
+  /** Sends in the window before this one, and the oldest (epoch ms; null: none). */
+  user_n: number;
+  user_oldest: number | null;
+  destination_n: number;
+  destination_oldest: number | null;
   inserted: number;
   /** Epoch ms of the send whose leaving the window frees the address limit; null: not over it. */
   ip_oldest: number | null;
   /** The same for the country budget. */
   country_oldest: number | null;
 }
+
+/** A row of REFUSAL_SQL. */
+interface RefusalRow {
+  user_times: number[];
+  destination_times: number[];
+  failures: [number, number][];
+}
+
+const numberOrNull = (v: number | string | null): number | null => (v === null ? null : Number(v));
 
 /** The 429 of the daily cap of wrong codes, if it holds. */
 function dailyCapError(
@@ -439,6 +480,7 @@ function dailyCapError(
  * /verification/codes). Three round trips: BEGIN with the lock on the user,
  * check limits and write, COMMIT; then the delivery. A fourth
  * (LOCK_BUDGETS_SQL) when a country budget or a client-address limit applies.
+ * A refused send reads its Retry-After's times (REFUSAL_SQL) before it rolls back.
  *
  * With an Idempotency-Key: the key is read with the user lock and again by
  * the checking statement; the answer is inserted (`delivering`) with the
@@ -519,20 +561,31 @@ export async function issueCode(
     );
     if (!row) throw new Error('issue query returned no row');
     if (idem && row.prior_state) settlePrior(idem, row as PriorColumns, now);
-    if (!row.allowed) {
-      const capped = dailyCapError(row.failures, settings, now);
-      if (capped) throw capped;
-    }
-    const userTimes = row.user_times.map(Number);
-    const destinationTimes = row.destination_times.map(Number);
     if (!row.allowed || row.inserted !== 1) {
-      throw limitError(now.getTime(), userTimes, destinationTimes, row, country, settings);
+      // Refused: the times that say until when, in one more round trip.
+      const [refusal] = await sql.rows<RefusalRow>(REFUSAL_SQL, [
+        userId,
+        channel,
+        destination,
+        now.toISOString(),
+      ]);
+      if (!refusal) throw new Error('refusal query returned no row');
+      const capped = dailyCapError(refusal.failures, settings, now);
+      if (capped) throw capped;
+      throw limitError(
+        now.getTime(),
+        refusal.user_times.map(Number),
+        refusal.destination_times.map(Number),
+        row,
+        country,
+        settings,
+      );
     }
     // The send just made counts from now on.
-    const next = nextSendAllowedAt(
+    const nextAt = nextSendAfterSend(
       now.getTime(),
-      [...userTimes, now.getTime()],
-      [...destinationTimes, now.getTime()],
+      { count: row.user_n, oldest: numberOrNull(row.user_oldest) },
+      { count: row.destination_n, oldest: numberOrNull(row.destination_oldest) },
       settings,
     );
     const answer: IssuedCode = {
@@ -540,7 +593,7 @@ export async function issueCode(
       channel,
       destination: maskDestination(channel, address),
       expiresAt: expiresAt.toISOString(),
-      resendAvailableAt: new Date(next.at).toISOString(),
+      resendAvailableAt: new Date(nextAt).toISOString(),
       locale,
     };
     if (idem)

@@ -609,4 +609,29 @@ describe('database round trips', () => {
       query.mockRestore();
     }
   });
+
+  it('a refused send takes one more: the times its Retry-After is computed from', async () => {
+    const h = harness({ sendCooldownSeconds: 60 });
+    const user = await buildUser(db.models);
+    await issueCode(h.deps, user.id, 'email');
+    const statements: string[] = [];
+    const original = pg.Client.prototype.query;
+    const query = jest.spyOn(pg.Client.prototype, 'query').mockImplementation(function (
+      this: pg.Client,
+      ...args: unknown[]
+    ) {
+      const [first] = args as [string | { text: string }];
+      statements.push(typeof first === 'string' ? first : first.text);
+      return (original as (...a: unknown[]) => unknown).apply(this, args);
+    } as never);
+    try {
+      const err = await issueCode(h.deps, user.id, 'email').catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'rate_limited', retryAfterSeconds: 60 });
+      expect(statements).toHaveLength(4);
+      expect(statements[2]).toMatch(/AS user_times/);
+      expect(statements[3]).toMatch(/^ROLLBACK/);
+    } finally {
+      query.mockRestore();
+    }
+  });
 });

@@ -4,6 +4,7 @@ import {
   hashCode,
   HOUR_MS,
   isWellFormedCode,
+  nextSendAfterSend,
   nextSendAllowedAt,
   retryAfterSeconds,
 } from '../../lib/verification/codes';
@@ -86,5 +87,48 @@ describe('nextSendAllowedAt', () => {
     expect(retryAfterSeconds(0, 1000)).toBe(1);
     expect(retryAfterSeconds(0, 1001)).toBe(2);
     expect(retryAfterSeconds(5, 5)).toBe(1);
+  });
+});
+
+describe('nextSendAfterSend', () => {
+  /** Ascending send times within the last hour before NOW, `count` of them. */
+  const window = (count: number, seed: number) =>
+    Array.from(
+      { length: count },
+      (_, i) => NOW - HOUR_MS + 1 + ((seed * 7919 + i * 104729) % 3_000_000),
+    ).sort((a, b) => a - b);
+
+  it('agrees with nextSendAllowedAt over the whole window, for every allowed send', () => {
+    const cases = [
+      { sendCooldownSeconds: 0, maxSendsPerHour: 1, maxSendsPerDestinationPerHour: 1 },
+      { sendCooldownSeconds: 30, maxSendsPerHour: 5, maxSendsPerDestinationPerHour: 10 },
+      { sendCooldownSeconds: 600, maxSendsPerHour: 3, maxSendsPerDestinationPerHour: 2 },
+    ];
+    let compared = 0;
+    for (const l of cases) {
+      // Allowed sends only: below each cap before the send.
+      for (let u = 0; u < l.maxSendsPerHour; u += 1) {
+        for (let d = 0; d < l.maxSendsPerDestinationPerHour; d += 1) {
+          const userTimes = window(u, u + 1);
+          const destinationTimes = window(d, d + 17);
+          const whole = nextSendAllowedAt(NOW, [...userTimes, NOW], [...destinationTimes, NOW], l);
+          const ends = (times: number[]) => ({ count: times.length, oldest: times[0] ?? null });
+          expect(nextSendAfterSend(NOW, ends(userTimes), ends(destinationTimes), l)).toBe(whole.at);
+          compared += 1;
+        }
+      }
+    }
+    expect(compared).toBe(1 + 50 + 6);
+  });
+
+  it('is the oldest send plus an hour once the send fills the window, else the cooldown', () => {
+    const l = { sendCooldownSeconds: 30, maxSendsPerHour: 3, maxSendsPerDestinationPerHour: 10 };
+    const oldest = NOW - 50 * 60_000;
+    expect(nextSendAfterSend(NOW, { count: 2, oldest }, { count: 0, oldest: null }, l)).toBe(
+      oldest + HOUR_MS,
+    );
+    expect(nextSendAfterSend(NOW, { count: 1, oldest }, { count: 0, oldest: null }, l)).toBe(
+      NOW + 30_000,
+    );
   });
 });
