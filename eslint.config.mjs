@@ -11,6 +11,8 @@ export default tseslint.config(
       '.esbuild-test-*/**',
       '.data/**',
       'coverage/**',
+      // Bundles that `npm run bench:profile` builds (and keeps after a profiling run).
+      '.bench-profile/**',
     ],
   },
   js.configs.recommended,
