@@ -1,4 +1,3 @@
-import pg from 'pg';
 import { QueryTypes } from 'sequelize';
 import type { Database } from '../../lib/db';
 import type { PgDatabase } from '../../lib/pgDatabase';
@@ -12,6 +11,7 @@ import {
 import { verificationSettings, VerificationSettings } from '../../lib/verification/settings';
 import type { Channel, User } from '../../models';
 import { buildUser, unique } from '../helpers/factories';
+import { recordStatements } from '../helpers/statements';
 import { openServiceDatabase, RecordingSender } from '../helpers/serviceHarness';
 import type { TestDatabase } from '../helpers/testDatabase';
 
@@ -585,53 +585,27 @@ describe('database round trips', () => {
   it('issue takes 3 (BEGIN with the lock, write, COMMIT) and verify 2', async () => {
     const h = harness();
     const user = await buildUser(db.models);
-    // Counted at the driver: every statement reaches pg's Client#query, whether
-    // it came through Sequelize or straight from the service.
-    const statements: string[] = [];
-    const original = pg.Client.prototype.query;
-    const query = jest.spyOn(pg.Client.prototype, 'query').mockImplementation(function (
-      this: pg.Client,
-      ...args: unknown[]
-    ) {
-      const [first] = args as [string | { text: string }];
-      statements.push(typeof first === 'string' ? first : first.text);
-      return (original as (...a: unknown[]) => unknown).apply(this, args);
-    } as never);
-    try {
-      await issueCode(h.deps, user.id, 'email');
-      expect(statements).toHaveLength(3);
-      expect(statements[0]).toMatch(/^BEGIN;\s+SELECT .* FOR NO KEY UPDATE$/s);
-      expect(statements[2]).toMatch(/^COMMIT/);
-      statements.length = 0;
-      await verifyCode(h.deps, user.id, 'email', h.sender.last().code);
-      expect(statements).toHaveLength(2);
-    } finally {
-      query.mockRestore();
-    }
+    const issued = await recordStatements(() => issueCode(h.deps, user.id, 'email'));
+    expect(issued).toHaveLength(3);
+    expect(issued[0]).toMatch(/^BEGIN;\s+SELECT .* FOR NO KEY UPDATE$/s);
+    expect(issued[2]).toMatch(/^COMMIT/);
+    const verified = await recordStatements(() =>
+      verifyCode(h.deps, user.id, 'email', h.sender.last().code),
+    );
+    expect(verified).toHaveLength(2);
   });
 
   it('a refused send takes one more: the times its Retry-After is computed from', async () => {
     const h = harness({ sendCooldownSeconds: 60 });
     const user = await buildUser(db.models);
     await issueCode(h.deps, user.id, 'email');
-    const statements: string[] = [];
-    const original = pg.Client.prototype.query;
-    const query = jest.spyOn(pg.Client.prototype, 'query').mockImplementation(function (
-      this: pg.Client,
-      ...args: unknown[]
-    ) {
-      const [first] = args as [string | { text: string }];
-      statements.push(typeof first === 'string' ? first : first.text);
-      return (original as (...a: unknown[]) => unknown).apply(this, args);
-    } as never);
-    try {
-      const err = await issueCode(h.deps, user.id, 'email').catch((e: unknown) => e);
-      expect(err).toMatchObject({ code: 'rate_limited', retryAfterSeconds: 60 });
-      expect(statements).toHaveLength(4);
-      expect(statements[2]).toMatch(/AS user_times/);
-      expect(statements[3]).toMatch(/^ROLLBACK/);
-    } finally {
-      query.mockRestore();
-    }
+    let err: unknown;
+    const statements = await recordStatements(async () => {
+      err = await issueCode(h.deps, user.id, 'email').catch((e: unknown) => e);
+    });
+    expect(err).toMatchObject({ code: 'rate_limited', retryAfterSeconds: 60 });
+    expect(statements).toHaveLength(4);
+    expect(statements[2]).toMatch(/AS user_times/);
+    expect(statements[3]).toMatch(/^ROLLBACK/);
   });
 });
