@@ -153,24 +153,25 @@ export const LOCK_USER_KEYED_SQL = `
  * longest code lifetime, 600 s, before the expiry bound) keeps it a range scan
  * of verification_codes_user_channel_created_idx.
  */
-const FAILED_ATTEMPTS_CTE = (user: string, channel: string, now: string) => `failed AS (
-    SELECT coalesce(sum(attempts), 0)::int AS n,
+const FAILED_ATTEMPTS_CTE = (
+  user: string,
+  channel: string,
+  now: string,
+  // The send's decision needs the sum alone; its refusal, the tries per code.
+  columns: 'sum' | 'sum and failures' = 'sum and failures',
+) => `failed AS (
+    SELECT coalesce(sum(attempts), 0)::int AS n${
+      columns === 'sum'
+        ? ''
+        : `,
            coalesce(json_agg(json_build_array(
              (extract(epoch FROM expires_at + interval '24 hours') * 1000)::float8, attempts))
-             FILTER (WHERE attempts > 0), '[]') AS failures
+             FILTER (WHERE attempts > 0), '[]') AS failures`
+    }
     FROM verification_codes
     WHERE user_id = ${user} AND channel = ${channel}
       AND created_at > ${now}::timestamptz - interval '24 hours 10 minutes'
       AND expires_at > ${now}::timestamptz - interval '24 hours' AND attempts > 0
-  )`;
-
-/** The sum of FAILED_ATTEMPTS_CTE alone, for the send's decision ($1 user, $2 channel, $4 now). */
-const FAILED_SUM_CTE = `failed AS (
-    SELECT coalesce(sum(attempts), 0)::int AS n
-    FROM verification_codes
-    WHERE user_id = $1 AND channel = $2
-      AND created_at > $4::timestamptz - interval '24 hours 10 minutes'
-      AND expires_at > $4::timestamptz - interval '24 hours' AND attempts > 0
   )`;
 
 /**
@@ -312,7 +313,7 @@ export function issueSql(limits: { ip: boolean; country: boolean; keyed?: boolea
     SELECT count(*)::int AS n, (extract(epoch FROM min(created_at)) * 1000)::float8 AS oldest
     FROM verification_codes
     WHERE destination = $3 AND created_at > $4::timestamptz - interval '1 hour'
-  )${ip.cte}${country.cte}, ${FAILED_SUM_CTE}${keyed.cte}, decision AS (
+  )${ip.cte}${country.cte}, ${FAILED_ATTEMPTS_CTE('$1', '$2', '$4', 'sum')}${keyed.cte}, decision AS (
     SELECT (u.last IS NULL OR u.last <= $4::timestamptz - make_interval(secs => $5::int))
            AND u.n < $6::int AND d.n < $7::int AND f.n < $16::int
            AND ${ip.allowed}
