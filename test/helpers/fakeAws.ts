@@ -1,5 +1,5 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
+import { FAKE_AWS_CREDENTIALS, LocalAwsEndpoint } from './localAwsEndpoint';
 
 /** An email as SESv2 SendEmail received it. */
 export interface ReceivedEmail {
@@ -24,31 +24,16 @@ export interface ReceivedSms {
  * (SendEmail as REST JSON, Publish as the query protocol with an XML answer),
  * so the adapters are tested with their real clients, serialisation included.
  */
-export class FakeAws {
+export class FakeAws extends LocalAwsEndpoint {
   emails: ReceivedEmail[] = [];
   sms: ReceivedSms[] = [];
   /** The next SES answers are this error (an SES error type such as MessageRejected). */
   sesError: string | undefined;
   /** The next SNS answers are this error (an SNS error code such as InvalidParameter). */
   snsError: string | undefined;
-  private server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (d: Buffer) => (body += d.toString()));
-    req.on('end', () => {
-      if (req.url?.startsWith('/v2/email/outbound-emails')) this.answerSes(body, res);
-      else this.answerSns(body, res);
-    });
-  });
-
-  /** Starts listening; the endpoint URL for the AWS_ENDPOINT_URL_* variables. */
-  async start(): Promise<string> {
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise((r) => this.server.close(r));
+  protected answer(req: http.IncomingMessage, body: string, res: http.ServerResponse) {
+    if (req.url?.startsWith('/v2/email/outbound-emails')) this.answerSes(body, res);
+    else this.answerSns(body, res);
   }
 
   /** The environment that points the SDK clients here, with dummy credentials. */
@@ -56,9 +41,7 @@ export class FakeAws {
     return {
       AWS_ENDPOINT_URL_SESV2: endpoint,
       AWS_ENDPOINT_URL_SNS: endpoint,
-      AWS_REGION: 'eu-west-1',
-      AWS_ACCESS_KEY_ID: 'AKIDFAKEFORTESTS',
-      AWS_SECRET_ACCESS_KEY: 'fake-secret-for-tests',
+      ...FAKE_AWS_CREDENTIALS,
     };
   }
 

@@ -1,5 +1,5 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
+import { FAKE_AWS_CREDENTIALS, LocalAwsEndpoint } from './localAwsEndpoint';
 
 /** One entry as PutEvents received it. */
 export interface ReceivedEvent {
@@ -16,7 +16,7 @@ export interface ReceivedEvent {
  * protocol, which it answers as EventBridge does, per entry. It can refuse
  * chosen entries (FailedEntryCount) and go down (503 for every call).
  */
-export class FakeEventBridge {
+export class FakeEventBridge extends LocalAwsEndpoint {
   /** Accepted entries, in the order they arrived. */
   received: ReceivedEvent[] = [];
   /** Entries per PutEvents call, for each call that arrived. */
@@ -25,34 +25,16 @@ export class FakeEventBridge {
   down = false;
   /** Entries for which this returns true are refused (InternalFailure). */
   refuse: (event: ReceivedEvent) => boolean = () => false;
-  private server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (d: Buffer) => (body += d.toString()));
-    req.on('end', () => this.answer(req, body, res));
-  });
-
-  async start(): Promise<string> {
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise((r) => this.server.close(r));
-  }
-
   /** The environment that points the SDK client here: dummy credentials, one attempt per call. */
   static env(endpoint: string): Record<string, string> {
     return {
       AWS_ENDPOINT_URL_EVENTBRIDGE: endpoint,
-      AWS_REGION: 'eu-west-1',
-      AWS_ACCESS_KEY_ID: 'AKIDFAKEFORTESTS',
-      AWS_SECRET_ACCESS_KEY: 'fake-secret-for-tests',
+      ...FAKE_AWS_CREDENTIALS,
       AWS_MAX_ATTEMPTS: '1',
     };
   }
 
-  private answer(req: http.IncomingMessage, body: string, res: http.ServerResponse) {
+  protected answer(req: http.IncomingMessage, body: string, res: http.ServerResponse) {
     const json = (status: number, value: unknown) => {
       res.writeHead(status, { 'Content-Type': 'application/x-amz-json-1.1' });
       res.end(JSON.stringify(value));
