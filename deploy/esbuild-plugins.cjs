@@ -5,6 +5,10 @@
 //   migrations/, listed at build time (no list to edit by hand);
 // - phone-metadata-as-json: libphonenumber-js's metadata as a JSON string
 //   (see below);
+// - phone-library-file: libphonenumber-js goes into a file of its own beside
+//   the functions, read on the first phone number (see below);
+// - lean-pg-functions: the send and verify bundles without keepNames (see
+//   below);
 // - console-assets: `import text from 'console-asset:<file>'` embeds a file of
 //   console/ in the importing bundle as a string. A `.ts` file is first bundled
 //   for browsers (an ES module, minified), so the staff console's TypeScript is
@@ -133,6 +137,122 @@ const phoneMetadataAsJson = {
   },
 };
 
-module.exports = [migrationList(), consoleAssets, phoneMetadataAsJson];
+/** The file beside the functions (at the root of every package) that holds libphonenumber-js. */
+const PHONE_LIBRARY_FILE = 'phone-library.js';
+const PHONE_LIBRARY_ENTRY = path.resolve(__dirname, '..', 'lib', 'verification', 'phoneLibrary.ts');
+const PHONE_MODULE = /[\\/]lib[\\/]verification[\\/]phone\.ts$/;
+
+/**
+ * Where a build's output goes: the folder of its bundle, and the root of the
+ * package (serverless-esbuild builds functions/x/y.ts into <root>/functions/x).
+ * @param {import('esbuild').BuildOptions} options
+ */
+function outputFolders(options) {
+  const bundleDir = options.outdir ?? (options.outfile ? path.dirname(options.outfile) : '.');
+  const entry = Array.isArray(options.entryPoints) ? options.entryPoints[0] : undefined;
+  const entryDir = typeof entry === 'string' && !path.isAbsolute(entry) ? path.dirname(entry) : '.';
+  const root =
+    entryDir !== '.' && path.resolve(bundleDir).endsWith(path.sep + path.normalize(entryDir))
+      ? path.resolve(bundleDir).slice(0, -(entryDir.length + 1))
+      : path.resolve(bundleDir);
+  return { bundleDir: path.resolve(bundleDir), root };
+}
+
+/** @type {Map<string, Promise<string>>} the library's bundle, built once per process and options */
+const phoneLibraryBuilds = new Map();
+
+/**
+ * libphonenumber-js with its `max` metadata is 210 kB of a 470 kB send bundle.
+ * lib/verification/phone.ts already loads it on first use, but V8 still reads
+ * and pre-parses all of it at every cold start: about 8 ms of the send's and
+ * the verify's `require` on Node.js 22 (BENCHMARKS.md). This plugin builds it
+ * into a file of its own at the root of the package, `phone-library.js`
+ * (about 50 kB zipped, in every function's package, since
+ * serverless-esbuild puts files that are not a function's bundle in all of
+ * them), and turns phone.ts's `require('./phoneLibrary')` into a require of
+ * that file: the first phone number of a container reads it, an email
+ * request never does. Outside a bundle (tests, tsx) the require finds the
+ * TypeScript module as before.
+ * @type {import('esbuild').Plugin}
+ */
+const phoneLibraryFile = {
+  name: 'phone-library-file',
+  setup(build) {
+    const options = build.initialOptions;
+    const { bundleDir, root } = outputFolders(options);
+    const file = path.join(root, PHONE_LIBRARY_FILE);
+    let used = false;
+    build.onStart(() => {
+      used = false;
+    });
+    build.onResolve({ filter: /^\.\/phoneLibrary$/ }, (args) => {
+      if (!PHONE_MODULE.test(args.importer)) return undefined;
+      used = true;
+      const relative = path.relative(bundleDir, file).split(path.sep).join('/');
+      return { path: relative.startsWith('.') ? relative : `./${relative}`, external: true };
+    });
+    build.onEnd(async (result) => {
+      if (!used || result.errors.length > 0 || options.write === false) return;
+      const key = JSON.stringify([options.minify, options.target, options.platform]);
+      let code = phoneLibraryBuilds.get(key);
+      if (!code) {
+        code = esbuild
+          .build({
+            entryPoints: [PHONE_LIBRARY_ENTRY],
+            bundle: true,
+            write: false,
+            format: 'cjs',
+            minify: options.minify,
+            target: options.target,
+            platform: options.platform ?? 'node',
+            plugins: [phoneMetadataAsJson],
+            logLevel: 'silent',
+          })
+          .then((r) => r.outputFiles[0].text);
+        phoneLibraryBuilds.set(key, code);
+      }
+      // Functions build at the same time into one root: write whole files only.
+      const temporary = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+      await fs.mkdir(root, { recursive: true });
+      await fs.writeFile(temporary, await code);
+      await fs.rename(temporary, file);
+    });
+  },
+};
+
+/** The functions that run on pg alone (no Sequelize): the send and the verify. */
+const LEAN_ENTRIES = /(^|[\\/])functions[\\/]verification[\\/](issueCode|verifyCode)\.ts$/;
+
+/**
+ * keepNames (serverless.yml) wraps every function and class of a bundle in a
+ * call that restores its name after minifying. The send and verify bundles
+ * rely on no such name (their errors set `name` themselves), and those calls
+ * cost about 5 ms of each of their cold starts on Node.js 22, so they are
+ * built without it. The other functions keep it: Sequelize writes a model's
+ * class name into its messages.
+ * @type {import('esbuild').Plugin}
+ */
+const leanPgFunctions = {
+  name: 'lean-pg-functions',
+  setup(build) {
+    const entries = build.initialOptions.entryPoints;
+    if (
+      Array.isArray(entries) &&
+      entries.length > 0 &&
+      entries.every((e) => typeof e === 'string' && LEAN_ENTRIES.test(e))
+    ) {
+      build.initialOptions.keepNames = false;
+    }
+  },
+};
+
+module.exports = [
+  migrationList(),
+  consoleAssets,
+  phoneMetadataAsJson,
+  phoneLibraryFile,
+  leanPgFunctions,
+];
 module.exports.migrationList = migrationList;
 module.exports.phoneMetadataAsJson = phoneMetadataAsJson;
+module.exports.PHONE_LIBRARY_FILE = PHONE_LIBRARY_FILE;

@@ -2,7 +2,7 @@ import { routeHandler } from '../../lib/httpRoute';
 import { sendCodeContext } from '../../lib/verification/context';
 import { issueCode } from '../../lib/verification/service';
 import { checkSendSettingsAtStart } from '../../lib/verification/settings';
-import { issueCodeBody } from './schemas';
+import { issueCodeBody } from './codeSchemas';
 
 /** POST /verification/codes: send a code for a channel to the caller's address. */
 export const handler = routeHandler(

@@ -2,7 +2,7 @@ import { routeHandler } from '../../lib/httpRoute';
 import { verificationContext } from '../../lib/verification/context';
 import { verifyCode } from '../../lib/verification/service';
 import { checkVerificationSettingsAtStart } from '../../lib/verification/settings';
-import { verifyCodeBody } from './schemas';
+import { verifyCodeBody } from './codeSchemas';
 
 /** POST /verification/verify: check a code and mark the channel verified. */
 export const handler = routeHandler(

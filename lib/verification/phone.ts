@@ -4,10 +4,11 @@
  * The `max` metadata build: `min` (half the size) validates by length and
  * leading digits only and accepts numbers that are not assigned (such as
  * +86 123 4567 890); `max` checks each country's number patterns. Bundled and
- * minified it is about 190 kB. It is loaded on first use, not at start: an
- * email request never needs it, and evaluating its metadata took about 5 ms
- * of every cold start. The settings check at start loads it only when the
- * settings name countries.
+ * minified it is about 200 kB, so it is loaded on first use, not at start: an
+ * email request never needs it. In a deployed package it is a file of its own,
+ * phone-library.js at the package's root (deploy/esbuild-plugins.cjs), so a
+ * cold start does not even read it. The settings check at start loads it only
+ * when the settings name countries.
  */
 import type { CountryCode } from 'libphonenumber-js/max';
 
@@ -15,8 +16,8 @@ type PhoneLibrary = typeof import('./phoneLibrary');
 let library: PhoneLibrary | undefined;
 
 function phoneLibrary(): PhoneLibrary {
-  // A require that esbuild bundles (with the library's ES modules, tree-shaken)
-  // but runs only when first called.
+  // Run only when first called. In a bundle it requires phone-library.js
+  // (deploy/esbuild-plugins.cjs); in tests and tsx, the TypeScript module.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (library ??= require('./phoneLibrary') as PhoneLibrary);
 }

@@ -129,7 +129,10 @@ export function messageSettings(env: Env): MessageSettings {
     : 'SERVICE_NAME';
   const appName = optionalSetting(env, nameSetting)?.trim() ?? 'verification-service';
   // A line break would split the SMS and could push the WebOTP line off the end.
-  if (appName.length > MAX_APP_NAME_LENGTH || /\p{Cc}/u.test(appName)) {
+  // The control characters (Unicode's Cc) as a plain class: `\p{Cc}` builds
+  // its character set from ICU at every cold start.
+  // eslint-disable-next-line no-control-regex
+  if (appName.length > MAX_APP_NAME_LENGTH || /[\u0000-\u001f\u007f-\u009f]/.test(appName)) {
     throw new ConfigError(
       nameSetting,
       `names the app in every message: at most ${MAX_APP_NAME_LENGTH} characters on one line`,

@@ -19,6 +19,8 @@ export interface Packaged {
   };
   /** Every text file serverless wrote (template, state), concatenated. */
   allText: string;
+  /** The folder serverless wrote into: the template and one zip per function. */
+  dir: string;
   cleanup(): Promise<void>;
 }
 
@@ -85,6 +87,7 @@ export async function packageService(
   return {
     template,
     allText: texts.join('\n'),
+    dir: out,
     cleanup: () => rm(out, { recursive: true, force: true }),
   };
 }
@@ -138,4 +141,29 @@ export function metricsRead(alarm: Record<string, unknown>): string[] {
 export function alarmExpression(alarm: Record<string, unknown>): string | undefined {
   const metrics = alarm.Metrics as { Expression?: string; ReturnData?: boolean }[] | undefined;
   return metrics?.find((q) => q.ReturnData)?.Expression;
+}
+
+/** The names of the files in a zip, read with Python's zipfile (as npm run bench unzips). */
+export async function zipEntries(zip: string): Promise<string[]> {
+  const { stdout } = await promisify(execFile)('python3', [
+    '-c',
+    'import sys, zipfile; print("\\n".join(zipfile.ZipFile(sys.argv[1]).namelist()))',
+    zip,
+  ]);
+  return stdout.split('\n').filter((line) => line !== '');
+}
+
+/** One file of a zip, as text. */
+export async function zipText(zip: string, name: string): Promise<string> {
+  const { stdout } = await promisify(execFile)(
+    'python3',
+    [
+      '-c',
+      'import sys, zipfile; sys.stdout.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]).decode())',
+      zip,
+      name,
+    ],
+    { maxBuffer: 16 * 1024 * 1024 },
+  );
+  return stdout;
 }

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import {
   alarmExpression,
   alarmsOf,
@@ -8,6 +9,8 @@ import {
   resourcesOf,
   Statement,
   statementsOf,
+  zipEntries,
+  zipText,
 } from './package';
 
 // Fake secret values in the caller's environment: none may reach the package.
@@ -62,6 +65,18 @@ describe('serverless package --stage prod (configured for production)', () => {
       expect(vars.STAGE).toBe('prod');
       expect(vars.DATABASE_URL).toBe('');
     }
+  });
+
+  it('packs libphonenumber-js once, as phone-library.js at the root, which the send requires', async () => {
+    const zip = path.join(pkg.dir, 'issueVerificationCode.zip');
+    const entries = await zipEntries(zip);
+    expect(entries).toEqual(
+      expect.arrayContaining(['phone-library.js', 'functions/verification/issueCode.js']),
+    );
+    expect(entries.filter((e) => e.endsWith('phone-library.js'))).toEqual(['phone-library.js']);
+    const send = await zipText(zip, 'functions/verification/issueCode.js');
+    expect(send).toContain('require("../../phone-library.js")');
+    expect(send).not.toContain('country_calling_codes');
   });
 
   it('runs every function on nodejs22.x', () => {
