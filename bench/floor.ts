@@ -85,8 +85,10 @@ export const SEND = `
     WHERE allowed AND (SELECT count(*) FROM s) >= 0
     RETURNING 1
   ), e AS (
-    SELECT verification_record_event($1::int, NULL::int, 'code_sent', $2::text, $13::jsonb,
-                                     $4::timestamptz) FROM i
+    -- As the handler writes it: code_sent has no outbox row.
+    INSERT INTO verification_events (user_id, actor_id, type, channel, details, created_at)
+    SELECT $1, NULL, 'code_sent', $2, $13::jsonb, $4::timestamptz FROM i
+    RETURNING 1
   )
   SELECT ok.allowed, u.n AS user_n, u.first AS user_first, d.n AS dest_n, d.first AS dest_first,
          (SELECT count(*) FROM e) AS recorded

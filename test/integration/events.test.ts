@@ -147,6 +147,20 @@ describe('events are written with what they record', () => {
     });
   });
 
+  it('verification_record_event publishes no code_sent, so the send may write that row itself', async () => {
+    // lib/verification/service.ts writes code_sent with a plain INSERT (no
+    // PL/pgSQL on a new connection's first send). Should the function ever
+    // publish code_sent, this fails, and the send must call it again.
+    const user = await newUser();
+    const [row] = await db.sequelize.query<{ message: unknown }>(
+      `SELECT verification_record_event($1, NULL, 'code_sent', 'email', '{}', now()) AS message`,
+      { bind: [user.id], type: QueryTypes.SELECT },
+    );
+    expect(row?.message).toBeNull();
+    expect((await eventsOf(user.id)).map((e) => e.type)).toEqual(['code_sent']);
+    expect(await outboxOf(user.id)).toEqual([]);
+  });
+
   it('a failed delivery is recorded with its code', async () => {
     const user = await newUser();
     const failing = new RecordingSender();
