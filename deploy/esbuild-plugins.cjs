@@ -148,14 +148,21 @@ const PHONE_MODULE = /[\\/]lib[\\/]verification[\\/]phone\.ts$/;
  * @param {import('esbuild').BuildOptions} options
  */
 function outputFolders(options) {
-  const bundleDir = options.outdir ?? (options.outfile ? path.dirname(options.outfile) : '.');
+  const cwd = options.absWorkingDir ?? process.cwd();
+  const bundleDir = path.resolve(
+    cwd,
+    options.outdir ?? (options.outfile ? path.dirname(options.outfile) : '.'),
+  );
   const entry = Array.isArray(options.entryPoints) ? options.entryPoints[0] : undefined;
-  const entryDir = typeof entry === 'string' && !path.isAbsolute(entry) ? path.dirname(entry) : '.';
+  const entryDir =
+    typeof entry === 'string' && !path.isAbsolute(entry)
+      ? path.normalize(path.dirname(entry))
+      : '.';
   const root =
-    entryDir !== '.' && path.resolve(bundleDir).endsWith(path.sep + path.normalize(entryDir))
-      ? path.resolve(bundleDir).slice(0, -(entryDir.length + 1))
-      : path.resolve(bundleDir);
-  return { bundleDir: path.resolve(bundleDir), root };
+    entryDir !== '.' && bundleDir.endsWith(path.sep + entryDir)
+      ? bundleDir.slice(0, -(entryDir.length + 1))
+      : bundleDir;
+  return { bundleDir, root };
 }
 
 /** @type {Map<string, Promise<string>>} the library's bundle, built once per process and options */

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { build, type Metafile, type Plugin } from 'esbuild';
+import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
 import yaml from 'js-yaml';
 
 // What the send and verify functions carry: built with the esbuild options
@@ -46,27 +46,33 @@ async function bundleOf(functionName: string): Promise<Metafile> {
   return (await built(functionName)).metafile;
 }
 
-/** The bundle of a function: its metafile and its code. */
-async function built(functionName: string): Promise<{ metafile: Metafile; code: string }> {
-  const handler = config.functions[functionName]?.handler;
-  if (!handler) throw new Error(`no function ${functionName} in serverless.yml`);
-  const entry = path.join(ROOT, `${handler.slice(0, handler.lastIndexOf('.'))}.ts`);
+/** The esbuild options serverless.yml gives serverless-esbuild, with its plugins. */
+function serverlessOptions(): BuildOptions {
   const options = config.custom.esbuild;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const plugins = require(path.join(ROOT, options.plugins)) as Plugin[];
-  const result = await build({
-    entryPoints: [entry],
+  return {
     bundle: options.bundle,
     minify: options.minify,
     keepNames: options.keepNames,
     target: options.target,
     platform: options.platform,
     external: options.exclude,
-    plugins,
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    plugins: require(path.join(ROOT, options.plugins)) as Plugin[],
     format: 'cjs',
+    logLevel: 'silent',
+  };
+}
+
+/** The bundle of a function: its metafile and its code. */
+async function built(functionName: string): Promise<{ metafile: Metafile; code: string }> {
+  const handler = config.functions[functionName]?.handler;
+  if (!handler) throw new Error(`no function ${functionName} in serverless.yml`);
+  const entry = path.join(ROOT, `${handler.slice(0, handler.lastIndexOf('.'))}.ts`);
+  const result = await build({
+    ...serverlessOptions(),
+    entryPoints: [entry],
     write: false,
     metafile: true,
-    logLevel: 'silent',
   });
   return { metafile: result.metafile, code: result.outputFiles[0]?.text ?? '' };
 }
@@ -179,28 +185,12 @@ describe('phone-library.js', () => {
     // As serverless-esbuild builds a function: a relative entry, into
     // <root>/<the entry's folder>.
     root = mkdtempSync(path.join(os.tmpdir(), 'vs-phone-'));
-    const options = config.custom.esbuild;
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const plugins = require(path.join(ROOT, options.plugins)) as Plugin[];
-    const cwd = process.cwd();
-    process.chdir(ROOT);
-    try {
-      await build({
-        entryPoints: ['functions/verification/issueCode.ts'],
-        outdir: path.join(root, 'functions', 'verification'),
-        bundle: true,
-        minify: options.minify,
-        keepNames: options.keepNames,
-        target: options.target,
-        platform: options.platform,
-        external: options.exclude,
-        plugins,
-        format: 'cjs',
-        logLevel: 'silent',
-      });
-    } finally {
-      process.chdir(cwd);
-    }
+    await build({
+      ...serverlessOptions(),
+      absWorkingDir: ROOT,
+      entryPoints: ['functions/verification/issueCode.ts'],
+      outdir: path.join(root, 'functions', 'verification'),
+    });
   }, 60_000);
 
   afterAll(() => rmSync(root, { recursive: true, force: true }));
