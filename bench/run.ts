@@ -82,7 +82,9 @@ const SIZES = quick
       liveCodes: 1_000_000,
       iterations: 300,
       warmup: 30,
-      coldRuns: 7,
+      // Fifteen fresh processes per bundle: with seven, one slow minute of a shared
+      // machine moved the medians by up to 0.3× (BENCHMARKS.md).
+      coldRuns: 15,
       countSamples: 20,
       throughputWindowMs: 10_000,
       throughputWindows: 10,
