@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -25,9 +26,44 @@ export interface Packaged {
 }
 
 /**
+ * Whatever `--package` says, serverless writes the package's state into the
+ * project's own `.serverless/` while it packages (and serverless-esbuild copies
+ * its zips there): two packages at once, as template.test.ts and
+ * templateBare.test.ts in parallel workers, read each other's template or fail.
+ * So they take turns, through a lock folder per checkout.
+ */
+const PACKAGE_LOCK = path.join(
+  os.tmpdir(),
+  `vs-serverless-package-${createHash('sha256').update(ROOT).digest('hex').slice(0, 12)}.lock`,
+);
+/** A lock older than this was left by a killed run. */
+const STALE_LOCK_MS = 10 * 60_000;
+
+async function oneAtATime<T>(work: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      await mkdir(PACKAGE_LOCK);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const since = await stat(PACKAGE_LOCK).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
+      if (since > STALE_LOCK_MS) await rm(PACKAGE_LOCK, { recursive: true, force: true });
+      else await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    await rm(PACKAGE_LOCK, { recursive: true, force: true });
+  }
+}
+
+/**
  * Runs `serverless package` as the pipeline does: offline, no AWS credentials, into
- * a folder of its own (with an esbuild work folder of its own), so that it can run
- * beside other tests.
+ * a folder of its own (with an esbuild work folder of its own), one at a time.
  */
 export async function packageService(
   stage: string,
@@ -49,24 +85,27 @@ export async function packageService(
     SLS_TELEMETRY_DISABLED: '1',
   });
   const run = () =>
-    promisify(execFile)(
-      process.execPath,
-      [
-        path.join(ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js'),
-        'package',
-        '--stage',
-        stage,
-        '--package',
-        out,
-      ],
-      { cwd: ROOT, env: childEnv, maxBuffer: 16 * 1024 * 1024 },
+    oneAtATime(() =>
+      promisify(execFile)(
+        process.execPath,
+        [
+          path.join(ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js'),
+          'package',
+          '--stage',
+          stage,
+          '--package',
+          out,
+        ],
+        { cwd: ROOT, env: childEnv, maxBuffer: 16 * 1024 * 1024 },
+      ),
     );
   const written = async () =>
     (await readdir(out)).includes('cloudformation-template-update-stack.json');
   try {
-    // Seen twice in full parallel suites, never alone: serverless exited 0
-    // without writing the template. It is run once more then, and if that
-    // happens again its output is reported.
+    // Seen twice in full parallel suites, never alone, before packages took
+    // turns (probably the shared .serverless/): serverless exited 0 without
+    // writing the template. It is run once more then, and if that happens
+    // again its output is reported.
     let output = await run();
     if (!(await written())) output = await run();
     if (!(await written())) {
