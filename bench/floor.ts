@@ -10,7 +10,7 @@
  * throughput part, takes the same transaction-scoped insert lock as the service.
  */
 import { createHmac, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
-import { jwtVerify } from 'jose';
+import { jwtVerify } from 'jose/jwt/verify';
 import pg from 'pg';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { BENCH_JWT_SECRET, BENCH_PEPPER } from './lib/events';

@@ -12,10 +12,14 @@
  *
  *   node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/profile.ts --only handler
  *
- * With `--cold N`, it starts the send, the verify and the bare pg bundle N
- * times each instead, each in a fresh process (bench/coldWorker.cjs, as
+ * With `--cold N`, it starts the send, the verify, the floor (as a function of
+ * its own: bench/fixtures/floor.ts) for each, and the bare pg bundle N times
+ * each instead, each in a fresh process (bench/coldWorker.cjs, as
  * `npm run bench` does), interleaved, and prints the medians of `require`, the
- * first request and both, and their ratios to the bare pg bundle. `--node
+ * first request and both, and their ratios to the bare pg bundle and to the
+ * floor's. With `--cold-libs N`, it times `require` alone of small bundles of
+ * pg with each library the send loads at start (as the send uses it), N fresh
+ * processes each: what each library adds to a cold start. `--node
  * <binary>` runs those processes with another Node.js (Lambda's is 22), and
  * `--cold-prof <dir>` writes a CPU profile of each start into <dir>.
  */
@@ -53,6 +57,7 @@ const USERS = 200;
 const COLD = arg('--cold') === undefined ? undefined : Number(arg('--cold'));
 const NODE = arg('--node') ?? process.execPath;
 const COLD_PROFILE_DIR = arg('--cold-prof');
+const COLD_LIBS = arg('--cold-libs') === undefined ? undefined : Number(arg('--cold-libs'));
 const run = promisify(execFile);
 // custom.esbuild.plugins of serverless.yml.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -84,12 +89,33 @@ async function bundle(entry: string, dir: string): Promise<Handler> {
   return (require(await bundleFile(entry, dir)) as { handler: Handler }).handler;
 }
 
-/** `--cold N`: fresh-process starts of the send, the verify and the bare pg bundle. */
+/** `--cold N`: fresh-process starts of the send, the verify, their floors and the bare pg bundle. */
 async function coldStarts(dbUrl: string, dir: string, runs: number): Promise<void> {
   const admin = new pg.Client({ connectionString: dbUrl });
   await admin.connect();
+  const floor = (await buildFixture('floor', dir)).file;
   const starts = [
     { name: 'bare pg', file: (await buildFixture('bare-pg', dir)).file, event: {} },
+    {
+      name: 'floor send',
+      file: floor,
+      event: httpEvent({
+        method: 'POST',
+        route: '/verification/codes',
+        token: await tokenFor(22),
+        body: { channel: 'email' },
+      }),
+    },
+    {
+      name: 'floor verify',
+      file: floor,
+      event: httpEvent({
+        method: 'POST',
+        route: '/verification/verify',
+        token: await tokenFor(20),
+        body: { channel: 'email', code: KNOWN_CODE },
+      }),
+    },
     {
       name: 'send',
       file: await bundleFile('functions/verification/issueCode.ts', dir),
@@ -115,7 +141,7 @@ async function coldStarts(dbUrl: string, dir: string, runs: number): Promise<voi
   for (let i = 0; i < runs; i += 1) {
     for (let k = 0; k < starts.length; k += 1) {
       const s = starts[(i + k) % starts.length] as (typeof starts)[number];
-      if (s.name === 'verify') await putKnownCode(admin, BENCH_PEPPER, 20);
+      if (s.name.endsWith('verify')) await putKnownCode(admin, BENCH_PEPPER, 20);
       const eventFile = path.join(dir, `${s.name.replace(' ', '-')}.json`);
       await writeFile(eventFile, JSON.stringify(s.event));
       const profile = COLD_PROFILE_DIR
@@ -144,13 +170,89 @@ async function coldStarts(dbUrl: string, dir: string, runs: number): Promise<voi
   await admin.end();
   const bare = samples.get('bare pg') as { load: number[]; total: number[] };
   console.error(`${runs} cold starts each, ${NODE === process.execPath ? process.version : NODE}`);
-  for (const [name, m] of samples) {
+  const order = ['bare pg', 'floor send', 'send', 'floor verify', 'verify'];
+  for (const name of order) {
+    const m = samples.get(name) as { load: number[]; total: number[] };
     const load = median(m.load);
     const total = median(m.total);
+    const floor = samples.get(`floor ${name}`);
     console.error(
-      `${name.padEnd(8)} require ${load.toFixed(1)} ms, + first request ${total.toFixed(1)} ms` +
-        `  (${(total / median(bare.total)).toFixed(2)}× bare pg)`,
+      `${name.padEnd(12)} require ${load.toFixed(1)} ms, + first request ${total.toFixed(1)} ms` +
+        `  (${(total / median(bare.total)).toFixed(2)}× bare pg` +
+        `${floor ? `, ${(total / median(floor.total)).toFixed(2)}× its floor` : ''})`,
     );
+  }
+}
+
+/**
+ * `--cold-libs`: pg alone, and pg with each library the send loads at start,
+ * used as the send uses it (lib/logger.ts, lib/metrics.ts, lib/auth.ts,
+ * functions/verification/codeSchemas.ts), built as the send is (minified,
+ * no keepNames).
+ */
+const CONSOLE = `import { Console } from 'node:console';
+export const c = new Console({ stdout: process.stdout, stderr: process.stderr });`;
+const LOGGER = `import { Logger } from '@aws-lambda-powertools/logger';
+export const logger = new Logger({ serviceName: 'bench' });`;
+const METRICS = `import { Metrics } from '@aws-lambda-powertools/metrics';
+export const metrics = new Metrics({ namespace: 'bench' });`;
+const JOSE = `export { jwtVerify } from 'jose/jwt/verify';`;
+const ZOD = `import * as z from 'zod/mini';
+export const body = z.strictObject({
+  channel: z.enum(['phone', 'email']),
+  code: z.string().check(z.maxLength(10), z.regex(/^[0-9]+$/)),
+});`;
+const LIBRARY_BUNDLES: [string, string[]][] = [
+  ['pg alone', []],
+  ['a Console on stdout and stderr', [CONSOLE]],
+  ['Powertools logger', [LOGGER]],
+  ['Powertools logger and metrics', [LOGGER, METRICS]],
+  ['jose verifier', [JOSE]],
+  ['zod/mini and a body schema', [ZOD]],
+  ['all four libraries', [LOGGER, METRICS, JOSE, ZOD]],
+];
+
+async function coldLibraries(dir: string, runs: number): Promise<void> {
+  const bundles: { name: string; file: string }[] = [];
+  for (const [i, [name, parts]] of LIBRARY_BUNDLES.entries()) {
+    const file = path.join(dir, `library-${i}.js`);
+    await build({
+      stdin: {
+        contents: [`import pg from 'pg';`, ...parts, 'export const handler = () => pg;'].join('\n'),
+        resolveDir: ROOT,
+        loader: 'ts',
+      },
+      outfile: file,
+      bundle: true,
+      minify: true,
+      platform: 'node',
+      target: 'node22',
+      format: 'cjs',
+      external: ['pg-native'],
+      logLevel: 'silent',
+    });
+    bundles.push({ name, file });
+  }
+  const loads = new Map<string, number[]>();
+  for (let i = 0; i < runs; i += 1) {
+    for (let k = 0; k < bundles.length; k += 1) {
+      const b = bundles[(i + k) % bundles.length] as (typeof bundles)[number];
+      const { stdout } = await run(NODE, [
+        path.join(ROOT, 'bench', 'coldWorker.cjs'),
+        b.file,
+        'handler',
+      ]);
+      const r = JSON.parse(stdout.trim()) as { loadMs: number };
+      loads.set(b.name, [...(loads.get(b.name) ?? []), r.loadMs]);
+    }
+  }
+  const base = median(loads.get('pg alone') ?? []);
+  const node = NODE === process.execPath ? process.version : NODE;
+  console.error(`require of pg with each library, ${runs} fresh processes each, ${node}`);
+  for (const b of bundles) {
+    const load = median(loads.get(b.name) ?? []);
+    const added = b.name === 'pg alone' ? '' : `  (+${(load - base).toFixed(1)} ms)`;
+    console.error(`${b.name.padEnd(32)} ${load.toFixed(1)} ms${added}`);
   }
 }
 
@@ -161,12 +263,17 @@ function expect(what: string, status: number, reply: Reply) {
 }
 
 async function main() {
-  const db = await createDatabase('profile');
-  const adminUrl = process.env.DATABASE_URL;
   // Inside the project, so that the bundles' externals resolve from node_modules.
   const dir = path.join(ROOT, '.bench-profile');
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
+  if (COLD_LIBS !== undefined) {
+    await coldLibraries(dir, COLD_LIBS);
+    await rm(dir, { recursive: true, force: true });
+    return;
+  }
+  const db = await createDatabase('profile');
+  const adminUrl = process.env.DATABASE_URL;
   try {
     await migrate(db.url);
     await withClient(db.url, (c) => seedUsers(c, 4 * USERS + 20));

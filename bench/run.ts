@@ -9,6 +9,8 @@
  * the charts (docs/bench/*.svg). Progress goes to stderr, results to stdout.
  * `--quick` shrinks the data and the times for development only; its figures
  * are not the issue's, and its charts go to docs/bench/quick/ (not committed).
+ * `--node <binary>` starts the cold-start part's processes with another
+ * Node.js (Lambda's runtime is nodejs22.x); the rest runs on this one.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -51,6 +53,9 @@ import type { WorkerInput, WorkerResult } from './requestWorker';
 import { LevelResult, measureThroughput, ThroughputResult } from './throughput';
 
 const quick = process.argv.includes('--quick');
+const nodeArg = process.argv.indexOf('--node');
+/** The Node.js that runs the cold-start part's fresh processes. */
+const COLD_NODE = nodeArg < 0 ? process.execPath : (process.argv[nodeArg + 1] as string);
 const SIZES = quick
   ? {
       users: 52_000,
@@ -390,12 +395,22 @@ async function coldStart(work: string, db: BenchDatabase, handlers: Record<strin
   }
   const barePg = await buildFixture('bare-pg', work);
   const bareSequelize = await buildFixture('bare-sequelize', work);
-  const all = [barePg, bareSequelize, ...bundles];
+  // The floor as a function of its own (bench/fixtures/floor.ts): pg, jose's
+  // verifier and the same SQL, started for a send and for a verify.
+  const floor = await buildFixture('floor', work);
+  const floorOf: Partial<Record<ApiFunction, Bundle>> = {
+    issueVerificationCode: { ...floor, name: 'floor send' },
+    verifyVerificationCode: { ...floor, name: 'floor verify' },
+  };
+  const floors = new Map(Object.entries(floorOf).map(([fn, b]) => [b, fn as ApiFunction]));
+  const all = [barePg, bareSequelize, ...floors.keys(), ...bundles];
 
   const staff = await tokenFor(1);
   const user = await tokenFor(20);
   // Another user for sends: a verify run marks user 20's email verified (a send would be 409).
   const sender = await tokenFor(21);
+  // The floor's sends: a user of their own, so that neither side's sends count toward the other's.
+  const floorSender = await tokenFor(22);
   const missing = '00000000-0000-4000-8000-000000000000';
   const eventFor = (fn: ApiFunction, run: number): EventInput => {
     switch (fn) {
@@ -484,10 +499,12 @@ async function coldStart(work: string, db: BenchDatabase, handlers: Record<strin
       if (b === barePg || b === bareSequelize) {
         await writeFile(eventFile, '{}');
       } else {
-        const fn = b.name as ApiFunction;
+        const fn = floors.get(b) ?? (b.name as ApiFunction);
         if (fn === 'verifyVerificationCode') await putKnownCode(admin, BENCH_PEPPER, 20);
-        eventFile = path.join(eventsDir, `${fn}.json`);
-        await writeFile(eventFile, JSON.stringify(httpEvent(eventFor(fn, run))));
+        const input = eventFor(fn, run);
+        if (b === floorOf.issueVerificationCode) input.token = floorSender;
+        eventFile = path.join(eventsDir, `${b.name.replace(' ', '-')}.json`);
+        await writeFile(eventFile, JSON.stringify(httpEvent(input)));
       }
       const r = await runJson<{
         loadMs: number;
@@ -495,11 +512,15 @@ async function coldStart(work: string, db: BenchDatabase, handlers: Record<strin
         statusCode?: number;
         error?: string;
       }>(
-        process.execPath,
+        COLD_NODE,
         [path.join(ROOT, 'bench', 'coldWorker.cjs'), b.file, b.exportName, eventFile],
         env,
       );
       if (r.error) throw new Error(`${b.name}: ${r.error}`);
+      // A floor that refused its request did not do the work it stands for.
+      if (floors.has(b) && (r.statusCode ?? 500) >= 300) {
+        throw new Error(`${b.name}: HTTP ${r.statusCode}`);
+      }
       const s = samples.get(b.name) ?? { load: [], first: [], status: new Set<number>() };
       s.load.push(r.loadMs);
       if (r.firstRequestMs !== undefined) s.first.push(r.firstRequestMs);
@@ -538,6 +559,24 @@ async function coldStart(work: string, db: BenchDatabase, handlers: Record<strin
     value: ratio(seqLoad / pgLoad),
     target: '(info)',
   });
+  if (COLD_NODE !== process.execPath) {
+    rows.push({
+      section: '2 cold start',
+      figure: 'Node.js of the cold starts (--node)',
+      value: COLD_NODE,
+      target: '(info)',
+    });
+  }
+  for (const [b] of floors) {
+    const total = medTotal(b.name);
+    const statuses = [...(samples.get(b.name)?.status ?? [])].join(',');
+    rows.push({
+      section: '2 cold start',
+      figure: `${b.name} (pg, jose's verifier and the same SQL, nothing else): load ${ms(med(b.name, 'load'))}, first request ${ms(med(b.name, 'first'))} (HTTP ${statuses}); require + first request / bare pg`,
+      value: `${ratio(total / pgTotal)} (${ms(total)})`,
+      target: '(info)',
+    });
+  }
   for (const b of bundles) {
     const load = med(b.name, 'load');
     const first = med(b.name, 'first');
@@ -561,6 +600,17 @@ async function coldStart(work: string, db: BenchDatabase, handlers: Record<strin
         target: '≤ 2×',
         pass: total / pgTotal <= 2,
       });
+      const floorName = floorOf[b.name as ApiFunction]?.name;
+      if (floorName !== undefined) {
+        // What the function adds to the same work: its libraries and its own code.
+        const floorTotal = medTotal(floorName);
+        rows.push({
+          section: '2 cold start',
+          figure: `${b.name} (pg only): require + first request / the ${floorName}'s`,
+          value: `${ratio(total / floorTotal)} (+${ms(total - floorTotal)})`,
+          target: '(info)',
+        });
+      }
       continue;
     }
     rows.push({
