@@ -137,7 +137,7 @@ async function coldStarts(dbUrl: string, dir: string, runs: number): Promise<voi
       }),
     },
   ];
-  const samples = new Map<string, { load: number[]; total: number[] }>();
+  const samples = new Map<string, { load: number[]; total: number[]; faults: number[] }>();
   for (let i = 0; i < runs; i += 1) {
     for (let k = 0; k < starts.length; k += 1) {
       const s = starts[(i + k) % starts.length] as (typeof starts)[number];
@@ -155,31 +155,35 @@ async function coldStarts(dbUrl: string, dir: string, runs: number): Promise<voi
       const r = JSON.parse(stdout.trim().split('\n').pop() as string) as {
         loadMs: number;
         firstRequestMs: number;
+        loadFaults: number;
+        firstRequestFaults: number;
         statusCode?: number;
         error?: string;
       };
       if (r.error || (r.statusCode ?? 200) >= 300) {
         throw new Error(`${s.name}: ${r.error ?? `HTTP ${r.statusCode}`}`);
       }
-      const m = samples.get(s.name) ?? { load: [], total: [] };
+      const m = samples.get(s.name) ?? { load: [], total: [], faults: [] };
       m.load.push(r.loadMs);
       m.total.push(r.loadMs + r.firstRequestMs);
+      m.faults.push(r.loadFaults + r.firstRequestFaults);
       samples.set(s.name, m);
     }
   }
   await admin.end();
-  const bare = samples.get('bare pg') as { load: number[]; total: number[] };
+  const bare = samples.get('bare pg') as { load: number[]; total: number[]; faults: number[] };
   console.error(`${runs} cold starts each, ${NODE === process.execPath ? process.version : NODE}`);
   const order = ['bare pg', 'floor send', 'send', 'floor verify', 'verify'];
   for (const name of order) {
-    const m = samples.get(name) as { load: number[]; total: number[] };
+    const m = samples.get(name) as { load: number[]; total: number[]; faults: number[] };
     const load = median(m.load);
     const total = median(m.total);
     const floor = samples.get(`floor ${name}`);
     console.error(
       `${name.padEnd(12)} require ${load.toFixed(1)} ms, + first request ${total.toFixed(1)} ms` +
         `  (${(total / median(bare.total)).toFixed(2)}× bare pg` +
-        `${floor ? `, ${(total / median(floor.total)).toFixed(2)}× its floor` : ''})`,
+        `${floor ? `, ${(total / median(floor.total)).toFixed(2)}× its floor` : ''}),` +
+        ` ${median(m.faults)} page faults`,
     );
   }
 }
@@ -234,6 +238,7 @@ async function coldLibraries(dir: string, runs: number): Promise<void> {
     bundles.push({ name, file });
   }
   const loads = new Map<string, number[]>();
+  const faults = new Map<string, number[]>();
   for (let i = 0; i < runs; i += 1) {
     for (let k = 0; k < bundles.length; k += 1) {
       const b = bundles[(i + k) % bundles.length] as (typeof bundles)[number];
@@ -242,8 +247,9 @@ async function coldLibraries(dir: string, runs: number): Promise<void> {
         b.file,
         'handler',
       ]);
-      const r = JSON.parse(stdout.trim()) as { loadMs: number };
+      const r = JSON.parse(stdout.trim()) as { loadMs: number; loadFaults: number };
       loads.set(b.name, [...(loads.get(b.name) ?? []), r.loadMs]);
+      faults.set(b.name, [...(faults.get(b.name) ?? []), r.loadFaults]);
     }
   }
   const base = median(loads.get('pg alone') ?? []);
@@ -252,7 +258,8 @@ async function coldLibraries(dir: string, runs: number): Promise<void> {
   for (const b of bundles) {
     const load = median(loads.get(b.name) ?? []);
     const added = b.name === 'pg alone' ? '' : `  (+${(load - base).toFixed(1)} ms)`;
-    console.error(`${b.name.padEnd(32)} ${load.toFixed(1)} ms${added}`);
+    const touched = median(faults.get(b.name) ?? []);
+    console.error(`${b.name.padEnd(32)} ${load.toFixed(1)} ms${added}, ${touched} page faults`);
   }
 }
 
