@@ -8,9 +8,6 @@
 //   JSON string (see below);
 // - lean-pg-functions: the send and verify bundles without keepNames (see
 //   below);
-// - builtin-names: an ES module's `import * as util from 'node:util'` reads
-//   util's exports where it uses them, instead of copying all of them at load
-//   (see below);
 // - console-assets: `import text from 'console-asset:<file>'` embeds a file of
 //   console/ in the importing bundle as a string. A `.ts` file is first bundled
 //   for browsers (an ES module, minified), so the staff console's TypeScript is
@@ -19,7 +16,6 @@
 
 const fs = require('node:fs/promises');
 const path = require('node:path');
-const { isBuiltin } = require('node:module');
 const esbuild = require('esbuild');
 const { MIGRATIONS_DIR, migrationFileNames } = require('../lib/migrator/migrationFiles.cjs');
 
@@ -254,51 +250,5 @@ const leanPgFunctions = {
   },
 };
 
-const BUILTIN_NAMES = 'builtin-names';
-/** Export names that cannot be written as `export { name } from`. */
-const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
-
-/**
- * In a CommonJS bundle, esbuild turns an ES module's namespace or default
- * import of a Node.js built-in (`import * as util from 'node:util'`, as jose
- * does for node:util and node:crypto) into `__toESM(require('node:util'))`,
- * which reads the descriptor of every export at load. On Node.js 22 that
- * materialises util's lazily loaded exports, and with them worker_threads and
- * util's diff and parseArgs: twelve built-in modules the send never uses,
- * 2 to 4 ms of its `require` (Node.js 20 loads them either way; BENCHMARKS.md).
- * Here such an import goes
- * through a module that re-exports the built-in's names (listed when the
- * bundle is built), so the bundle reads `require('node:util').types` where
- * jose uses `util.types`, and copies nothing. A CommonJS `require` of a
- * built-in is left as it is; so is a name the build's Node.js lacks, which
- * esbuild then reports.
- * @type {import('esbuild').Plugin}
- */
-const builtinNames = {
-  name: BUILTIN_NAMES,
-  setup(build) {
-    build.onResolve({ filter: /^[a-z_:/]+$/ }, (args) => {
-      if (args.namespace === BUILTIN_NAMES) return { path: args.path, external: true };
-      if (args.kind !== 'import-statement' || !isBuiltin(args.path)) return undefined;
-      return { path: args.path, namespace: BUILTIN_NAMES };
-    });
-    build.onLoad({ filter: /.*/, namespace: BUILTIN_NAMES }, (args) => {
-      const names = Object.keys(require(args.path)).filter(
-        (name) => name !== 'default' && IDENTIFIER.test(name),
-      );
-      const from = JSON.stringify(args.path);
-      return {
-        contents: [
-          `export { ${names.join(', ')} } from ${from};`,
-          // A default import is the module itself, as Node.js gives it.
-          `const builtin = require(${from});`,
-          'export default builtin;',
-        ].join('\n'),
-        loader: 'js',
-      };
-    });
-  },
-};
-
-module.exports = [migrationList(), consoleAssets, phoneLibraryFile, leanPgFunctions, builtinNames];
+module.exports = [migrationList(), consoleAssets, phoneLibraryFile, leanPgFunctions];
 module.exports.migrationList = migrationList;

@@ -165,13 +165,6 @@ describe('what the send bundle does at start', () => {
     expect(loaded).not.toContain('NativeModule https');
   });
 
-  it("copies no built-in module's exports at load (jose's `import * as util from 'node:util'`)", () => {
-    // esbuild's __toESM(require("node:util"), 1), minified: the helper's call with its second argument.
-    const copied = /\w\(require\("node:[\w/]+"\),1\)/;
-    expect(code).toContain('require("node:util")');
-    expect(code).not.toMatch(copied);
-  });
-
   it('leaves libphonenumber-js out, to be read from phone-library.js on the first phone number', () => {
     expect(code).toContain('require("./phone-library.js")');
     expect(code).not.toContain('country_calling_codes');
@@ -182,39 +175,6 @@ describe('what the send bundle does at start', () => {
     const namesKept = /=>\w+\(\w+,"name",\{value:\w+,configurable:!0\}\)/;
     expect(code).not.toMatch(namesKept);
     expect((await built('getMyVerification')).code).toMatch(namesKept);
-  });
-});
-
-describe('builtin-names: imports of a built-in module through its names', () => {
-  it('gives namespace, default and named imports what Node.js gives a require', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'vs-builtin-'));
-    try {
-      const entry = path.join(dir, 'entry.mjs');
-      writeFileSync(
-        entry,
-        [
-          "import * as util from 'node:util';",
-          "import crypto from 'crypto';",
-          "import { promisify } from 'node:util';",
-          "const real = { util: require('node:util'), crypto: require('node:crypto') };",
-          'console.log(JSON.stringify([',
-          '  util.types === real.util.types,',
-          '  crypto === real.crypto,',
-          '  promisify === real.util.promisify,',
-          '  typeof util.types.isKeyObject,',
-          ']));',
-        ].join('\n'),
-      );
-      const result = await build({ ...serverlessOptions(), entryPoints: [entry], write: false });
-      const code = result.outputFiles[0]?.text ?? '';
-      expect(code).not.toMatch(/\w\(require\("(node:)?[\w/]+"\),1\)/);
-      const file = path.join(dir, 'out.js');
-      writeFileSync(file, code);
-      const printed = execFileSync(process.execPath, [file], { encoding: 'utf8' });
-      expect(JSON.parse(printed)).toEqual([true, true, true, 'function']);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
   });
 });
 
