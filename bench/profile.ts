@@ -192,7 +192,7 @@ async function coldStarts(dbUrl: string, dir: string, runs: number): Promise<voi
  * `--cold-libs`: pg alone, and pg with each library the send loads at start,
  * used as the send uses it (lib/logger.ts, lib/metrics.ts, lib/auth.ts,
  * functions/verification/codeSchemas.ts), built as the send is (minified,
- * no keepNames).
+ * no keepNames, serverless.yml's esbuild plugins).
  */
 const CONSOLE = `import { Console } from 'node:console';
 export const c = new Console({ stdout: process.stdout, stderr: process.stderr });`;
@@ -233,6 +233,7 @@ async function coldLibraries(dir: string, runs: number): Promise<void> {
       target: 'node22',
       format: 'cjs',
       external: ['pg-native'],
+      plugins: SERVERLESS_ESBUILD_PLUGINS,
       logLevel: 'silent',
     });
     bundles.push({ name, file });

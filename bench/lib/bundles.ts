@@ -3,10 +3,13 @@ import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 
 const run = promisify(execFile);
 export const ROOT = path.resolve(__dirname, '..', '..');
+// custom.esbuild.plugins of serverless.yml.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const SERVERLESS_ESBUILD_PLUGINS = require('../../deploy/esbuild-plugins.cjs') as Plugin[];
 
 export interface Bundle {
   /** The serverless function name (or the fixture name). */
@@ -95,8 +98,9 @@ export async function handlersOf(packageDir: string): Promise<Record<string, str
 
 /**
  * Builds a fixture handler with the options serverless.yml gives serverless-esbuild
- * (bundle, minify, keepNames, platform node, target node22, pg-native external),
- * then zips it the same way, so its size compares with the functions' packages.
+ * (bundle, minify, keepNames, platform node, target node22, pg-native external,
+ * its plugins), then zips it the same way, so its size compares with the
+ * functions' packages.
  */
 export async function buildFixture(name: string, workDir: string): Promise<Bundle> {
   const dir = path.join(workDir, 'fixtures', name);
@@ -113,6 +117,7 @@ export async function buildFixture(name: string, workDir: string): Promise<Bundl
     target: 'node22',
     format: 'cjs',
     external: ['pg-native'],
+    plugins: SERVERLESS_ESBUILD_PLUGINS,
     logLevel: 'silent',
   });
   const zip = path.join(workDir, 'fixtures', `${name}.zip`);
