@@ -31,7 +31,7 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { build, type Plugin } from 'esbuild';
 import pg from 'pg';
 import { BENCH_FLOOR_SETTINGS, Floor } from './floor';
-import { buildFixture, ROOT } from './lib/bundles';
+import { BENCH_BUILD_OPTIONS, buildFixture, ROOT } from './lib/bundles';
 import {
   createDatabase,
   KNOWN_CODE,
@@ -221,20 +221,13 @@ async function coldLibraries(dir: string, runs: number): Promise<void> {
   for (const [i, [name, parts]] of LIBRARY_BUNDLES.entries()) {
     const file = path.join(dir, `library-${i}.js`);
     await build({
+      ...BENCH_BUILD_OPTIONS,
       stdin: {
         contents: [`import pg from 'pg';`, ...parts, 'export const handler = () => pg;'].join('\n'),
         resolveDir: ROOT,
         loader: 'ts',
       },
       outfile: file,
-      bundle: true,
-      minify: true,
-      platform: 'node',
-      target: 'node22',
-      format: 'cjs',
-      external: ['pg-native'],
-      plugins: SERVERLESS_ESBUILD_PLUGINS,
-      logLevel: 'silent',
     });
     bundles.push({ name, file });
   }

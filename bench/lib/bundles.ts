@@ -3,13 +3,29 @@ import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { build, type Plugin } from 'esbuild';
+import { build, type BuildOptions, type Plugin } from 'esbuild';
 
 const run = promisify(execFile);
 export const ROOT = path.resolve(__dirname, '..', '..');
 // custom.esbuild.plugins of serverless.yml.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const SERVERLESS_ESBUILD_PLUGINS = require('../../deploy/esbuild-plugins.cjs') as Plugin[];
+
+/**
+ * The options serverless.yml gives serverless-esbuild (bundle, minify, platform
+ * node, target node22, pg-native external, its plugins), for the bundles the
+ * benchmark builds itself; keepNames is the caller's.
+ */
+export const BENCH_BUILD_OPTIONS: BuildOptions = {
+  bundle: true,
+  minify: true,
+  platform: 'node',
+  target: 'node22',
+  format: 'cjs',
+  external: ['pg-native'],
+  plugins: SERVERLESS_ESBUILD_PLUGINS,
+  logLevel: 'silent',
+};
 
 export interface Bundle {
   /** The serverless function name (or the fixture name). */
@@ -107,18 +123,11 @@ export async function buildFixture(name: string, workDir: string): Promise<Bundl
   await rm(dir, { recursive: true, force: true });
   const file = path.join(dir, 'handler.js');
   await build({
+    ...BENCH_BUILD_OPTIONS,
     entryPoints: [path.join(ROOT, 'bench', 'fixtures', `${name}.ts`)],
     outfile: file,
-    bundle: true,
-    minify: true,
     keepNames: true,
     sourcemap: false,
-    platform: 'node',
-    target: 'node22',
-    format: 'cjs',
-    external: ['pg-native'],
-    plugins: SERVERLESS_ESBUILD_PLUGINS,
-    logLevel: 'silent',
   });
   const zip = path.join(workDir, 'fixtures', `${name}.zip`);
   await run('python3', ['-m', 'zipfile', '-c', zip, file]);
