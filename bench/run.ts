@@ -54,6 +54,9 @@ import { LevelResult, measureThroughput, ThroughputResult } from './throughput';
 
 const quick = process.argv.includes('--quick');
 const nodeArg = process.argv.indexOf('--node');
+if (nodeArg >= 0 && !process.argv[nodeArg + 1]) {
+  throw new Error('--node needs the path of a Node.js binary, e.g. --node /opt/node22/bin/node');
+}
 /** The Node.js that runs the cold-start part's fresh processes. */
 const COLD_NODE = nodeArg < 0 ? process.execPath : (process.argv[nodeArg + 1] as string);
 const SIZES = quick
