@@ -28,7 +28,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import path from 'node:path';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { build, type Plugin } from 'esbuild';
+import { build } from 'esbuild';
 import pg from 'pg';
 import { BENCH_FLOOR_SETTINGS, Floor } from './floor';
 import { BENCH_BUILD_OPTIONS, buildFixture, ROOT } from './lib/bundles';
@@ -59,27 +59,19 @@ const NODE = arg('--node') ?? process.execPath;
 const COLD_PROFILE_DIR = arg('--cold-prof');
 const COLD_LIBS = arg('--cold-libs') === undefined ? undefined : Number(arg('--cold-libs'));
 const run = promisify(execFile);
-// custom.esbuild.plugins of serverless.yml.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const SERVERLESS_ESBUILD_PLUGINS = require('../deploy/esbuild-plugins.cjs') as Plugin[];
 
 /** The bundle of one function, with serverless.yml's esbuild options; its file. */
 async function bundleFile(entry: string, dir: string): Promise<string> {
   const outfile = path.join(dir, `${path.basename(entry, '.ts')}.js`);
   await build({
+    ...BENCH_BUILD_OPTIONS,
     entryPoints: [path.join(ROOT, entry)],
     outfile,
-    bundle: true,
     // Readable names in a profile (--only); as deployed otherwise.
     minify: !ONLY || COLD !== undefined,
     keepNames: true,
     sourcemap: false,
-    platform: 'node',
-    target: 'node22',
-    format: 'cjs',
     external: ['pg-native', '@aws-sdk/*'],
-    plugins: SERVERLESS_ESBUILD_PLUGINS,
-    logLevel: 'silent',
   });
   return outfile;
 }
@@ -90,6 +82,13 @@ async function bundle(entry: string, dir: string): Promise<Handler> {
 }
 
 /** `--cold N`: fresh-process starts of the send, the verify, their floors and the bare pg bundle. */
+/** One bundle's fresh-process starts: `require`, `require` + first request, page faults. */
+interface ColdSamples {
+  load: number[];
+  total: number[];
+  faults: number[];
+}
+
 async function coldStarts(dbUrl: string, dir: string, runs: number): Promise<void> {
   const admin = new pg.Client({ connectionString: dbUrl });
   await admin.connect();
@@ -137,7 +136,7 @@ async function coldStarts(dbUrl: string, dir: string, runs: number): Promise<voi
       }),
     },
   ];
-  const samples = new Map<string, { load: number[]; total: number[]; faults: number[] }>();
+  const samples = new Map<string, ColdSamples>();
   for (let i = 0; i < runs; i += 1) {
     for (let k = 0; k < starts.length; k += 1) {
       const s = starts[(i + k) % starts.length] as (typeof starts)[number];
@@ -171,11 +170,11 @@ async function coldStarts(dbUrl: string, dir: string, runs: number): Promise<voi
     }
   }
   await admin.end();
-  const bare = samples.get('bare pg') as { load: number[]; total: number[]; faults: number[] };
+  const bare = samples.get('bare pg') as ColdSamples;
   console.error(`${runs} cold starts each, ${NODE === process.execPath ? process.version : NODE}`);
   const order = ['bare pg', 'floor send', 'send', 'floor verify', 'verify'];
   for (const name of order) {
-    const m = samples.get(name) as { load: number[]; total: number[]; faults: number[] };
+    const m = samples.get(name) as ColdSamples;
     const load = median(m.load);
     const total = median(m.total);
     const floor = samples.get(`floor ${name}`);
