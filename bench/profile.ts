@@ -21,7 +21,11 @@
  * pg with each library the send loads at start (as the send uses it), N fresh
  * processes each: what each library adds to a cold start. `--node
  * <binary>` runs those processes with another Node.js (Lambda's is 22), and
- * `--cold-prof <dir>` writes a CPU profile of each start into <dir>.
+ * `--cold-prof <dir>` writes a CPU profile of each start into <dir>. With
+ * `--cold-via <host:port>`, every start is made twice, interleaved: once
+ * connecting to the database directly and once through <host:port>, a
+ * connection pooler in front of the same server (standing in for RDS Proxy,
+ * whose server connections have already run the statements).
  */
 import { execFile } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -58,6 +62,11 @@ const COLD = arg('--cold') === undefined ? undefined : Number(arg('--cold'));
 const NODE = arg('--node') ?? process.execPath;
 const COLD_PROFILE_DIR = arg('--cold-prof');
 const COLD_LIBS = arg('--cold-libs') === undefined ? undefined : Number(arg('--cold-libs'));
+const COLD_VIA = arg('--cold-via');
+if (process.argv.includes('--cold-via') && !/^[^:/\s]+:\d+$/.test(COLD_VIA ?? '')) {
+  console.error('--cold-via needs the host:port of a connection pooler, such as 127.0.0.1:6432');
+  process.exit(2);
+}
 const run = promisify(execFile);
 
 /** The bundle of one function, with serverless.yml's esbuild options; its file. */
@@ -136,10 +145,22 @@ async function coldStarts(dbUrl: string, dir: string, runs: number): Promise<voi
       }),
     },
   ];
+  // The functions' database URL for each route: the bench database, directly
+  // or through the pooler of --cold-via.
+  const routes = [{ label: '', env: process.env }];
+  if (COLD_VIA) {
+    const via = new URL(dbUrl);
+    [via.hostname, via.port] = COLD_VIA.split(':') as [string, string];
+    routes.push({ label: ` via ${COLD_VIA}`, env: { ...process.env, DATABASE_URL: via.href } });
+  }
   const samples = new Map<string, ColdSamples>();
   for (let i = 0; i < runs; i += 1) {
-    for (let k = 0; k < starts.length; k += 1) {
-      const s = starts[(i + k) % starts.length] as (typeof starts)[number];
+    for (let k = 0; k < starts.length * routes.length; k += 1) {
+      // Each bundle's direct start and its start through the pooler back to back.
+      const s = starts[
+        (i + Math.floor(k / routes.length)) % starts.length
+      ] as (typeof starts)[number];
+      const route = routes[k % routes.length] as (typeof routes)[number];
       if (s.name.endsWith('verify')) await putKnownCode(admin, BENCH_PEPPER, 20);
       const eventFile = path.join(dir, `${s.name.replace(' ', '-')}.json`);
       await writeFile(eventFile, JSON.stringify(s.event));
@@ -149,7 +170,7 @@ async function coldStarts(dbUrl: string, dir: string, runs: number): Promise<voi
       const { stdout } = await run(
         NODE,
         [...profile, path.join(ROOT, 'bench', 'coldWorker.cjs'), s.file, 'handler', eventFile],
-        { env: process.env },
+        { env: route.env },
       );
       const r = JSON.parse(stdout.trim().split('\n').pop() as string) as {
         loadMs: number;
@@ -160,30 +181,34 @@ async function coldStarts(dbUrl: string, dir: string, runs: number): Promise<voi
         error?: string;
       };
       if (r.error || (r.statusCode ?? 200) >= 300) {
-        throw new Error(`${s.name}: ${r.error ?? `HTTP ${r.statusCode}`}`);
+        throw new Error(`${s.name}${route.label}: ${r.error ?? `HTTP ${r.statusCode}`}`);
       }
-      const m = samples.get(s.name) ?? { load: [], total: [], faults: [] };
+      const key = `${s.name}${route.label}`;
+      const m = samples.get(key) ?? { load: [], total: [], faults: [] };
       m.load.push(r.loadMs);
       m.total.push(r.loadMs + r.firstRequestMs);
       m.faults.push(r.loadFaults + r.firstRequestFaults);
-      samples.set(s.name, m);
+      samples.set(key, m);
     }
   }
   await admin.end();
-  const bare = samples.get('bare pg') as ColdSamples;
   console.error(`${runs} cold starts each, ${NODE === process.execPath ? process.version : NODE}`);
   const order = ['bare pg', 'floor send', 'send', 'floor verify', 'verify'];
-  for (const name of order) {
-    const m = samples.get(name) as ColdSamples;
-    const load = median(m.load);
-    const total = median(m.total);
-    const floor = samples.get(`floor ${name}`);
-    console.error(
-      `${name.padEnd(12)} require ${load.toFixed(1)} ms, + first request ${total.toFixed(1)} ms` +
-        `  (${(total / median(bare.total)).toFixed(2)}× bare pg` +
-        `${floor ? `, ${(total / median(floor.total)).toFixed(2)}× its floor` : ''}),` +
-        ` ${median(m.faults)} page faults`,
-    );
+  for (const { label } of routes) {
+    if (routes.length > 1) console.error(label ? `connecting${label}:` : 'connecting directly:');
+    const bare = samples.get(`bare pg${label}`) as ColdSamples;
+    for (const name of order) {
+      const m = samples.get(`${name}${label}`) as ColdSamples;
+      const load = median(m.load);
+      const total = median(m.total);
+      const floor = samples.get(`floor ${name}${label}`);
+      console.error(
+        `${name.padEnd(12)} require ${load.toFixed(1)} ms, + first request ${total.toFixed(1)} ms` +
+          `  (${(total / median(bare.total)).toFixed(2)}× bare pg` +
+          `${floor ? `, ${(total / median(floor.total)).toFixed(2)}× its floor` : ''}),` +
+          ` ${median(m.faults)} page faults`,
+      );
+    }
   }
 }
 
