@@ -246,6 +246,25 @@ function throttleFrom(env) {
   };
 }
 
+/**
+ * Provisioned concurrency of the send and the verify from
+ * CODE_PROVISIONED_CONCURRENCY: that many of each function's execution
+ * environments are started (the bundle loaded) ahead of requests and kept
+ * ready, billed whether used or not. 0 or unset provisions none: every new
+ * container starts on a request. A bad value fails the package, naming the
+ * setting.
+ */
+function provisionedConcurrencyFrom(env) {
+  const raw = String(env.CODE_PROVISIONED_CONCURRENCY ?? '').trim();
+  if (raw === '') return 0;
+  if (!/^\d+$/.test(raw)) {
+    throw new Error(
+      `CODE_PROVISIONED_CONCURRENCY must be a whole number of 0 or more, got "${env.CODE_PROVISIONED_CONCURRENCY}"`,
+    );
+  }
+  return Number(raw);
+}
+
 async function context({ resolveVariable, resolveConfigurationProperty }) {
   const stage = await resolveVariable('sls:stage');
   const vpc = vpcFrom(
@@ -272,6 +291,9 @@ module.exports = {
   /** provider.logRetentionInDays: 90 days on production, 30 elsewhere. */
   logRetentionInDays: async ({ resolveVariable }) =>
     isProductionStage(await resolveVariable('sls:stage'), process.env) ? 90 : 30,
+
+  /** provisionedConcurrency of the send and the verify (0: none). */
+  provisionedConcurrency: async () => provisionedConcurrencyFrom(process.env),
 
   /** provider.vpc: attached only when the stage has subnets and security groups. */
   vpc: async (ctx) => (await context(ctx)).vpc,
@@ -377,4 +399,5 @@ module.exports = {
   eventStatements,
   vpcFrom,
   throttleFrom,
+  provisionedConcurrencyFrom,
 };

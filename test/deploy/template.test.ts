@@ -49,6 +49,7 @@ describe('serverless package --stage prod (configured for production)', () => {
       EVENT_BUS_NAME: 'verification-events',
       METRICS_NAMESPACE: 'VerificationService/prod',
       ALARM_EMAIL: 'oncall@example.com',
+      CODE_PROVISIONED_CONCURRENCY: '2',
     });
     resources = pkg.template.Resources;
     functions = resourcesOf(pkg.template, 'AWS::Lambda::Function');
@@ -109,6 +110,36 @@ describe('serverless package --stage prod (configured for production)', () => {
       DetailedMetricsEnabled: false,
       ThrottlingRateLimit: 25.5,
       ThrottlingBurstLimit: 50,
+    });
+  });
+
+  it('keeps CODE_PROVISIONED_CONCURRENCY environments of the send and the verify started, behind their routes', () => {
+    const aliases = resourcesOf(pkg.template, 'AWS::Lambda::Alias');
+    expect(aliases.map(([, a]) => [a.Properties.FunctionName, a.Properties.Name]).sort()).toEqual([
+      [{ Ref: 'IssueVerificationCodeLambdaFunction' }, 'provisioned'],
+      [{ Ref: 'VerifyVerificationCodeLambdaFunction' }, 'provisioned'],
+    ]);
+    for (const [, alias] of aliases) {
+      expect(alias.Properties.ProvisionedConcurrencyConfig).toEqual({
+        ProvisionedConcurrentExecutions: 2,
+      });
+    }
+    // API Gateway invokes the alias, so requests reach the started environments.
+    const aliasArn = (fn: string) => ({
+      'Fn::Join': [':', [{ 'Fn::GetAtt': [fn, 'Arn'] }, 'provisioned']],
+    });
+    expect(resources.HttpApiIntegrationIssueVerificationCode?.Properties.IntegrationUri).toEqual(
+      aliasArn('IssueVerificationCodeLambdaFunction'),
+    );
+    expect(resources.HttpApiIntegrationVerifyVerificationCode?.Properties.IntegrationUri).toEqual(
+      aliasArn('VerifyVerificationCodeLambdaFunction'),
+    );
+    expect(resources.IssueVerificationCodeLambdaPermissionHttpApi?.Properties.FunctionName).toEqual(
+      aliasArn('IssueVerificationCodeLambdaFunction'),
+    );
+    // The other routes invoke their function as before.
+    expect(resources.HttpApiIntegrationGetMyVerification?.Properties.IntegrationUri).toEqual({
+      'Fn::GetAtt': ['GetMyVerificationLambdaFunction', 'Arn'],
     });
   });
 

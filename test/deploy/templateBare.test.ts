@@ -43,6 +43,13 @@ describe('serverless package --stage prod with nothing set', () => {
     ]);
   });
 
+  it('provisions no concurrency: API Gateway invokes the send and the verify themselves', () => {
+    expect(resourcesOf(pkg.template, 'AWS::Lambda::Alias')).toEqual([]);
+    expect(
+      pkg.template.Resources.HttpApiIntegrationIssueVerificationCode?.Properties.IntegrationUri,
+    ).toEqual({ 'Fn::GetAtt': ['IssueVerificationCodeLambdaFunction', 'Arn'] });
+  });
+
   it('throttles the HTTP API at the default rate (100 per second) and burst (200)', () => {
     expect(pkg.template.Resources.HttpApiStage?.Properties.DefaultRouteSettings).toEqual({
       DetailedMetricsEnabled: false,

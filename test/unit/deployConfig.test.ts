@@ -5,6 +5,7 @@ const deploy = require('../../deploy/serverless.cjs') as {
   deliveryStatements(env: Record<string, string>): unknown[];
   vpcFrom(subnets: string, groups: string): unknown;
   throttleFrom(env: Record<string, string>): unknown;
+  provisionedConcurrencyFrom(env: Record<string, string>): number;
 };
 
 const sub = (s: string) => ({ 'Fn::Sub': s });
@@ -82,5 +83,17 @@ describe('deploy/serverless.cjs', () => {
     });
     expect(() => deploy.throttleFrom({ API_THROTTLE_RATE: '1e3' })).toThrow(/API_THROTTLE_RATE/);
     expect(() => deploy.throttleFrom({ API_THROTTLE_BURST: '0' })).toThrow(/API_THROTTLE_BURST/);
+  });
+
+  it('reads the provisioned concurrency of the send and the verify, 0 when unset, and names a bad setting', () => {
+    expect(deploy.provisionedConcurrencyFrom({})).toBe(0);
+    expect(deploy.provisionedConcurrencyFrom({ CODE_PROVISIONED_CONCURRENCY: ' ' })).toBe(0);
+    expect(deploy.provisionedConcurrencyFrom({ CODE_PROVISIONED_CONCURRENCY: '0' })).toBe(0);
+    expect(deploy.provisionedConcurrencyFrom({ CODE_PROVISIONED_CONCURRENCY: ' 3 ' })).toBe(3);
+    for (const bad of ['two', '1.5', '-1', '1e2']) {
+      expect(() =>
+        deploy.provisionedConcurrencyFrom({ CODE_PROVISIONED_CONCURRENCY: bad }),
+      ).toThrow(`CODE_PROVISIONED_CONCURRENCY must be a whole number of 0 or more, got "${bad}"`);
+    }
   });
 });
