@@ -223,26 +223,39 @@ function vpcFrom(subnets, groups) {
 const THROTTLE_DEFAULTS = { rate: 100, burst: 200 };
 
 /**
+ * A number setting read at package time: `fallback` when unset or blank, else
+ * a plain decimal (a whole number if asked) above 0, or 0 or more. A bad value
+ * fails the package, naming the setting: it is template configuration.
+ */
+function numberSetting(env, name, fallback, { wholeNumber, zeroAllowed }) {
+  const raw = String(env[name] ?? '').trim();
+  if (raw === '') return fallback;
+  const value = Number(raw);
+  const ok =
+    (wholeNumber ? /^\d+$/.test(raw) : /^\d+(\.\d+)?$/.test(raw)) && (zeroAllowed || value > 0);
+  if (!ok) {
+    throw new Error(
+      `${name} must be a ${wholeNumber ? 'whole ' : ''}number ${zeroAllowed ? 'of 0 or more' : 'above 0'}, got "${env[name]}"`,
+    );
+  }
+  return value;
+}
+
+/**
  * The HTTP API's default route throttling from API_THROTTLE_RATE (requests per
  * second, steady) and API_THROTTLE_BURST (requests at once). A bad value fails
  * the package, naming the setting: it is template configuration.
  */
 function throttleFrom(env) {
-  const read = (name, fallback, wholeNumber) => {
-    const raw = String(env[name] ?? '').trim();
-    if (raw === '') return fallback;
-    const ok = wholeNumber ? /^\d+$/.test(raw) : /^\d+(\.\d+)?$/.test(raw);
-    const value = Number(raw);
-    if (!ok || !(value > 0)) {
-      throw new Error(
-        `${name} must be a ${wholeNumber ? 'whole ' : ''}number above 0, got "${env[name]}"`,
-      );
-    }
-    return value;
-  };
   return {
-    ThrottlingRateLimit: read('API_THROTTLE_RATE', THROTTLE_DEFAULTS.rate, false),
-    ThrottlingBurstLimit: read('API_THROTTLE_BURST', THROTTLE_DEFAULTS.burst, true),
+    ThrottlingRateLimit: numberSetting(env, 'API_THROTTLE_RATE', THROTTLE_DEFAULTS.rate, {
+      wholeNumber: false,
+      zeroAllowed: false,
+    }),
+    ThrottlingBurstLimit: numberSetting(env, 'API_THROTTLE_BURST', THROTTLE_DEFAULTS.burst, {
+      wholeNumber: true,
+      zeroAllowed: false,
+    }),
   };
 }
 
@@ -255,14 +268,10 @@ function throttleFrom(env) {
  * setting.
  */
 function provisionedConcurrencyFrom(env) {
-  const raw = String(env.CODE_PROVISIONED_CONCURRENCY ?? '').trim();
-  if (raw === '') return 0;
-  if (!/^\d+$/.test(raw)) {
-    throw new Error(
-      `CODE_PROVISIONED_CONCURRENCY must be a whole number of 0 or more, got "${env.CODE_PROVISIONED_CONCURRENCY}"`,
-    );
-  }
-  return Number(raw);
+  return numberSetting(env, 'CODE_PROVISIONED_CONCURRENCY', 0, {
+    wholeNumber: true,
+    zeroAllowed: true,
+  });
 }
 
 async function context({ resolveVariable, resolveConfigurationProperty }) {
